@@ -1,0 +1,74 @@
+// swift-tools-version: 6.1
+// NVMeKit: a raw-register NVMe toolkit. Targets are layered; imports only point downward:
+//   NVMeSpec (pure spec)  <-  NVMePlatform (shim, VFIO/UIO/PCI/DMA/IRQ)  <-  NVMeDriver  <-  tools / CLI
+//                              NVMeSimulator implements NVMePlatform's protocols in-process.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "NVMeKit",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nvmekit", targets: ["NVMeKitCLI"]),
+        .library(name: "NVMeSpec", targets: ["NVMeSpec"]),
+        .library(name: "NVMePlatform", targets: ["NVMePlatform"]),
+        .library(name: "NVMeDriver", targets: ["NVMeDriver"]),
+        .library(name: "NVMeSimulator", targets: ["NVMeSimulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // Pure NVMe 2.x model: registers, SQE/CQE, statuses, command builders, decoders, PRP/SGL math. No syscalls.
+        .target(name: "NVMeSpec", swiftSettings: strict),
+
+        // The only C: volatile MMIO, barriers, typed ioctl wrappers, eventfd.
+        .target(name: "CNVMeShim"),
+        .systemLibrary(name: "CPCIAccess", pkgConfig: "pciaccess", providers: [.apt(["libpciaccess-dev"])]),
+        .systemLibrary(name: "CNUMA", pkgConfig: "numa", providers: [.apt(["libnuma-dev"])]),
+
+        // Backend-neutral device interface + the real backends (VFIO type1, VFIO no-IOMMU, UIO), PCI, DMA, IRQs.
+        .target(
+            name: "NVMePlatform",
+            dependencies: [
+                "NVMeSpec", "CNVMeShim", "CPCIAccess", "CNUMA",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: strict),
+
+        // Queues, doorbells, controller init steps, commands, AER, command log, resets.
+        .target(
+            name: "NVMeDriver",
+            dependencies: [
+                "NVMeSpec", "NVMePlatform",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strict),
+
+        // An in-process NVMe controller speaking the same register/DMA/interrupt interfaces.
+        .target(
+            name: "NVMeSimulator",
+            dependencies: ["NVMeSpec", "NVMePlatform", .product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: strict),
+
+        .executableTarget(
+            name: "NVMeKitCLI",
+            dependencies: [
+                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

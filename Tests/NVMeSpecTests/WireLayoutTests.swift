@@ -1,0 +1,40 @@
+import Testing
+@testable import NVMeSpec
+
+@Suite("Wire layouts")
+struct WireLayoutTests {
+    @Test("SQE is 64 bytes and every named field lands on its spec offset (Base §4.2 Fig. 88)")
+    func sqeLayout() {
+        var sqe = SubmissionQueueEntry()
+        sqe.opc = 0x06; sqe.fuse = 1; sqe.psdt = 2; sqe.cid = 0xBEEF; sqe.nsid = 0x11223344
+        sqe.cdw2 = 0xA2; sqe.cdw3 = 0xA3; sqe.mptr = 0x0102_0304_0506_0708
+        sqe.prp1 = 0x1111_2222_3333_4444; sqe.prp2 = 0x5555_6666_7777_8888
+        sqe.cdw10 = 10; sqe.cdw11 = 11; sqe.cdw12 = 12; sqe.cdw13 = 13; sqe.cdw14 = 14; sqe.cdw15 = 15
+        let b = sqe.bytes
+        #expect(b.count == SubmissionQueueEntry.size && b.count == 64)
+        #expect(b[0] == 0x06 && b[1] == 0x81 && b[2] == 0xEF && b[3] == 0xBE)
+        #expect(Array(b[4..<8]) == [0x44, 0x33, 0x22, 0x11])
+        #expect(b[8] == 0xA2 && b[12] == 0xA3)
+        #expect(Array(b[16..<24]) == [8, 7, 6, 5, 4, 3, 2, 1])
+        #expect(b[24] == 0x44 && b[31] == 0x11 && b[32] == 0x88 && b[39] == 0x55)
+        #expect(b[40] == 10 && b[44] == 11 && b[48] == 12 && b[52] == 13 && b[56] == 14 && b[60] == 15)
+        #expect(SubmissionQueueEntry(bytes: b) == sqe)
+        #expect(MemoryLayout<SubmissionQueueEntry>.size == 64)
+    }
+
+    @Test("CQE is 16 bytes: SQHD/SQID in DW2, CID/P/SF in DW3 (Base §4.6 Fig. 89)")
+    func cqeLayout() {
+        let st = CompletionStatus(sct: 1, sc: 0x0C, crd: 2, m: true, dnr: true)
+        let cqe = CompletionQueueEntry(dw0: 0xDEAD_BEEF, dw1: 7, sqhd: 0x1234, sqid: 0x5678, cid: 0x9ABC, phase: true,
+                                       status: st)
+        let b = cqe.bytes
+        #expect(b.count == 16)
+        #expect(Array(b[8..<12]) == [0x34, 0x12, 0x78, 0x56])
+        #expect(b[12] == 0xBC && b[13] == 0x9A)
+        #expect(b[14] & 1 == 1)
+        let sf = (UInt16(b[15]) << 8 | UInt16(b[14])) >> 1
+        #expect(sf == st.rawValue)
+        #expect(CompletionQueueEntry(bytes: b) == cqe)
+        #expect(cqe.status.sct == 1 && cqe.status.sc == 0x0C && cqe.status.crd == 2 && cqe.status.m && cqe.status.dnr)
+    }
+}
