@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,24 @@ int nvmekit_write_file(const char *path, const char *data, size_t len) {
     if (n < 0) return -e;
     return (size_t)n == len ? 0 : -EIO;
 }
+
+int nvmekit_create_file(const char *path, const char *data, size_t len) {
+    char dir[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof dir) return -ENAMETOOLONG;
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) { *slash = 0; if (mkdir(dir, 0755) < 0 && errno != EEXIST) return -errno; }
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return -errno;
+    ssize_t w = write(fd, data, len);
+    int e = w < 0 ? errno : 0;
+    close(fd);
+    if (w < 0) return -e;
+    return (size_t)w == len ? 0 : -EIO;
+}
+
+int nvmekit_unlink(const char *path) { return unlink(path) < 0 ? -errno : 0; }
 
 ssize_t nvmekit_readlink(const char *path, char *buf, size_t cap) {
     if (cap == 0) return -ERANGE;
@@ -111,14 +130,15 @@ void *nvmekit_mmap_reserve(size_t len, int *err) {
     return p;
 }
 
-void *nvmekit_mmap_anonymous_at(void *addr, size_t len, int huge_shift, int *err) {
+void *nvmekit_mmap_anonymous_at(void *addr, size_t len, int huge_shift, int populate, int *err) {
     void *p = mmap(addr, len, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_FIXED | huge_flags(huge_shift), -1, 0);
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (populate ? MAP_POPULATE : 0) | huge_flags(huge_shift), -1, 0);
     if (p == MAP_FAILED) { *err = errno; return NULL; }
-    if (mlock(p, len) < 0) { *err = errno; munmap(p, len); return NULL; }
     *err = 0;
     return p;
 }
+
+int nvmekit_mlock(void *addr, size_t len) { return mlock(addr, len) < 0 ? -errno : 0; }
 
 int nvmekit_munmap(void *addr, size_t len) { return munmap(addr, len) < 0 ? -errno : 0; }
 

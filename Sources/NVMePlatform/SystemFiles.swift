@@ -9,6 +9,9 @@ public protocol SystemFiles: Sendable {
     func read(_ path: String) throws -> [UInt8]
     /// Writes `data` in one write(2), as sysfs attributes require.
     func write(_ path: String, _ data: [UInt8]) throws
+    /// Creates or replaces a regular file (state NVMeKit keeps, e.g. the driver to restore), making its directory.
+    func createFile(_ path: String, _ data: [UInt8]) throws
+    func remove(_ path: String) throws
     /// Target of a symlink.
     func readLink(_ path: String) throws -> String
     /// Names in a directory.
@@ -61,6 +64,17 @@ public struct HostFiles: SystemFiles {
     public func write(_ path: String, _ data: [UInt8]) throws {
         let chars = data.map { CChar(bitPattern: $0) }
         let r = nvmekit_write_file(full(path), chars, chars.count)
+        if r < 0 { throw Errno(rawValue: -r) }
+    }
+
+    public func createFile(_ path: String, _ data: [UInt8]) throws {
+        let chars = data.map { CChar(bitPattern: $0) }
+        let r = nvmekit_create_file(full(path), chars, chars.count)
+        if r < 0 { throw Errno(rawValue: -r) }
+    }
+
+    public func remove(_ path: String) throws {
+        let r = nvmekit_unlink(full(path))
         if r < 0 { throw Errno(rawValue: -r) }
     }
 

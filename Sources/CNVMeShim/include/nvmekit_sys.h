@@ -16,6 +16,9 @@ int nvmekit_close(int fd);
 ssize_t nvmekit_read_file(const char *path, char *buf, size_t cap);
 // Writes `len` bytes to `path` in one write(2) (sysfs attributes need one write). Returns 0 or -errno.
 int nvmekit_write_file(const char *path, const char *data, size_t len);
+// Creates or truncates `path` (mode 0644) and writes `data`; creates the parent directory (one level) if missing.
+int nvmekit_create_file(const char *path, const char *data, size_t len);
+int nvmekit_unlink(const char *path);
 // Target of a symlink, NUL-terminated. Returns its length or -errno.
 ssize_t nvmekit_readlink(const char *path, char *buf, size_t cap);
 // Names in a directory (without . and ..), each followed by '\n'. Returns the byte count, -ERANGE if `cap` is
@@ -37,14 +40,25 @@ void *nvmekit_mmap_anonymous(size_t len, int huge_shift, int *err);
 // Reserves `len` bytes of address space with no access (guard pages around hugepage mappings).
 void *nvmekit_mmap_reserve(size_t len, int *err);
 // Maps anonymous memory exactly at `addr` inside a reservation (MAP_FIXED). NULL on failure with *err.
-void *nvmekit_mmap_anonymous_at(void *addr, size_t len, int huge_shift, int *err);
+// With populate 0 nothing is faulted in, so a NUMA policy (mbind) can be applied before nvmekit_mlock.
+void *nvmekit_mmap_anonymous_at(void *addr, size_t len, int huge_shift, int populate, int *err);
 int nvmekit_munmap(void *addr, size_t len);
+// Locks (and so faults in) [addr, addr+len). Returns 0 or -errno.
+int nvmekit_mlock(void *addr, size_t len);
 long nvmekit_page_size(void);
 // Reads the /proc/self/pagemap entry of the page holding `vaddr` from an open pagemap fd. Returns 0 or -errno.
 int nvmekit_pagemap_entry(int pagemap_fd, uintptr_t vaddr, uint64_t *entry);
 // Address of a pointer as an integer and back (Swift keeps raw addresses as integers in Sendable state).
 static inline uintptr_t nvmekit_address(const void *p) { return (uintptr_t)p; }
 static inline void *nvmekit_pointer(uintptr_t a) { return (void *)a; }
+
+// ---- BAR access by integer base address (Swift keeps mapped BARs as integers) ---------------------------------
+static inline uint32_t nvmekit_bar_read32(uintptr_t base, size_t off) {
+    return *(const volatile uint32_t *)(base + off);
+}
+static inline void nvmekit_bar_write32(uintptr_t base, size_t off, uint32_t v) {
+    *(volatile uint32_t *)(base + off) = v;
+}
 
 // ---- VFIO (linux/vfio.h; struct layouts pinned by _Static_assert in vfio.c) -----------------------------------
 #define NVMEKIT_VFIO_TYPE1_IOMMU 1
