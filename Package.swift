@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "NVMeDriver",
             dependencies: [
-                "NVMeSpec", "NVMePlatform",
+                "NVMeSpec", "NVMePlatform", "CNVMeShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
