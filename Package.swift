@@ -69,6 +69,7 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
+        .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
     ],
     swiftLanguageModes: [.v6]
 )
