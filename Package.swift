@@ -69,6 +69,7 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
+        .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
     ],
     swiftLanguageModes: [.v6]
