@@ -69,6 +69,8 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
+        // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
+        .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform"]),
     ],
     swiftLanguageModes: [.v6]
 )
