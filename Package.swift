@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "NVMeDriver",
             dependencies: [
-                "NVMeSpec", "NVMePlatform",
+                "NVMeSpec", "NVMePlatform", "CNVMeShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -69,6 +69,8 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
+        .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
+        .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
         // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
         .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform"]),
     ],
