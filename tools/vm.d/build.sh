@@ -181,7 +181,8 @@ noiommu_layer() { layer noiommu "$(cat "$NOIOMMU_KO" | short_hash)" build_noiomm
 # ---- Swift binaries -------------------------------------------------------------------------------------------
 TEST_BINARY=$REPO/.build/debug/NVMeKitPackageTests.xctest
 STATIC_SCRATCH=$REPO/.build/vm-static
-NVMEKIT_STATIC=$STATIC_SCRATCH/release/nvmekit
+NVMEKIT_CONFIG=${NVMEKIT_VM_CONFIG:-release}   # NVMEKIT_VM_CONFIG=debug: faster incremental builds, slower code
+NVMEKIT_STATIC=$STATIC_SCRATCH/$NVMEKIT_CONFIG/nvmekit
 
 # A stamp of everything that goes into a Swift build; builds are skipped when it did not change.
 sources_stamp() {
@@ -202,11 +203,11 @@ ensure_test_binary() {
 
 # nvmekit with the Swift runtime linked in statically (release); only libc & co. travel with it.
 ensure_nvmekit() {
-    local stamp=$VM_CACHE/stamps/nvmekit-static s; s=$(sources_stamp)
+    local stamp=$VM_CACHE/stamps/nvmekit-static-$NVMEKIT_CONFIG s; s=$(sources_stamp)
     if [ -x "$NVMEKIT_STATIC" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$s" ]; then return 0; fi
-    vm_note "swift build -c release --static-swift-stdlib --product nvmekit (for the guest)"
+    vm_note "swift build -c $NVMEKIT_CONFIG --static-swift-stdlib --product nvmekit (for the guest)"
     local log; log=$(mktemp)
-    if ! (cd "$REPO" && swift build -c release --product nvmekit --static-swift-stdlib -Xlinker -lz \
+    if ! (cd "$REPO" && swift build -c "$NVMEKIT_CONFIG" --product nvmekit --static-swift-stdlib -Xlinker -lz \
             --scratch-path "$STATIC_SCRATCH" > "$log" 2>&1); then
         grep -E "error" "$log" | head -30 >&2; rm -f "$log"; vm_die "static build of nvmekit failed"
     fi

@@ -56,6 +56,7 @@ sh_quote() { local a out=""; for a in "$@"; do out+="'${a//\'/\'\\\'\'}' "; done
 # Streams the command's output to stdout; returns the guest command's exit status (124: deadline, 125: harness).
 vm_boot() {
     local backend=$1 ctrls=$2 timeout=$3 outbox=$4 with_tests=$5 qmp_path=$6; shift 6
+    local with_nvmekit=${VM_WITH_NVMEKIT:-1}
     case "$backend" in vfio|noiommu|uio|kernel) ;; *) vm_die "unknown backend '$backend' (vfio|noiommu|uio|kernel)";; esac
     case "$ctrls" in a|b|ab|ba) ;; *) vm_die "--controllers must be a, b or ab (got '$ctrls')";; esac
     command -v "$QEMU" >/dev/null || vm_die "$QEMU not found (apt-get install qemu-system-x86)"
@@ -66,7 +67,7 @@ vm_boot() {
     layers+=("$(base_layer)")
     [ "$backend" = kernel ] && layers+=("$(fio_layer)")
     if [ "$backend" = noiommu ]; then ensure_noiommu_vfio; layers+=("$(noiommu_layer)"); fi
-    if [ "${NVMEKIT_VM_NO_NVMEKIT:-0}" != 1 ]; then ensure_nvmekit; layers+=("$(nvmekit_layer)"); fi
+    if [ "$with_nvmekit" = 1 ]; then ensure_nvmekit; layers+=("$(nvmekit_layer)"); fi
     if [ "$with_tests" = 1 ]; then ensure_test_binary; layers+=("$(tests_layer)"); fi
     cache_unlock
     local prep=$((SECONDS - t0))
@@ -199,7 +200,8 @@ vm_test_cli() {
     [ -n "$skip" ] && args+=(--skip "$skip")
     local outbox; outbox=$(mktemp -d)
     local q; q=$(sh_quote "$TEST_BINARY" "${args[@]}")
-    vm_boot "$backend" "$ctrls" "$timeout" "$outbox" 1 "" "$q 2>&1"
+    # The device tests call the libraries directly: no need for the (release, static) nvmekit build here.
+    VM_WITH_NVMEKIT=${NVMEKIT_VM_WITH_NVMEKIT:-0} vm_boot "$backend" "$ctrls" "$timeout" "$outbox" 1 "" "$q 2>&1"
     local rc=$?
     local x="$outbox/device.xunit.xml"
     if [ ! -s "$x" ]; then
