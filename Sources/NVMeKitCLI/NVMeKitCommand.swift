@@ -5,5 +5,7 @@ struct NVMeKitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nvmekit",
         abstract: "Talk to an NVMe controller below any driver: registers, queues, raw commands.",
-        subcommands: [])
+        subcommands: [
+            ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
+        ])
 }

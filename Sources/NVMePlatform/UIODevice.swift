@@ -76,7 +76,10 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
                 forwarder.stop()
                 _ = nvmekit_uio_irq_control(ufd, 0)
             },
-            mask: { _, masked in _ = nvmekit_uio_irq_control(ufd, masked ? 0 : 1) }))
+            mask: { _, masked in _ = nvmekit_uio_irq_control(ufd, masked ? 0 : 1) },
+            // Level-triggered INTx stays asserted until the CQ head doorbell moves: re-enable only once a listener has
+            // consumed the event, not in the forwarder, or the line would storm.
+            acknowledge: { _ in _ = nvmekit_uio_irq_control(ufd, 1) }))
 
         dma = HugepageDMAAllocator(mapper: try PagemapMapper(), pageSize: options.dmaPageSize,
                                    numaNode: (try? bus.function(a))?.numaNode, files: files)
@@ -102,8 +105,8 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
 
 private func self_uioPath(_ fd: Int32) -> String { "the uio device (fd \(fd))" }
 
-/// Forwards UIO interrupts to an eventfd: a thread blocks on /dev/uioN, and for every change of its counter signals the
-/// vector's eventfd and re-enables INTx (uio_pci_generic disables it in the handler).
+/// Forwards UIO interrupts to an eventfd: a thread blocks on /dev/uioN and for every change of its counter signals the
+/// vector's eventfd. uio_pci_generic masks INTx in its handler; the source's acknowledge hook re-enables it.
 final class UIOForwarder: @unchecked Sendable {
     private let uioFD: Int32
     private let running = Mutex<StreamHandle?>(nil)
@@ -123,7 +126,6 @@ final class UIOForwarder: @unchecked Sendable {
                 var count: UInt32 = 0
                 if nvmekit_uio_wait(ufd, 0, &count) == 1 {
                     _ = nvmekit_eventfd_signal(eventFD)
-                    _ = nvmekit_uio_irq_control(ufd, 1)
                 }
             }
         }
