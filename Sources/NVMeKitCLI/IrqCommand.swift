@@ -73,7 +73,3 @@ struct IrqCommand: ParsableCommand {
         while !condition() { if d.hasPassed { throw PlatformError.unsupported("controller did not change CSTS.RDY within \(timeout)") } }
     }
 }
-
-extension InterruptSource {
-    func wait(vector: Int, until deadline: Deadline) throws -> UInt64 { try wait(vector: vector, timeout: deadline.remaining) }
-}
