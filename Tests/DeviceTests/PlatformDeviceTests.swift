@@ -125,6 +125,65 @@ struct PlatformDeviceTests {
         #expect(binding.bus.driver(of: b) == target.rawValue)
     }
 
+    // MARK: Interrupt listener behaviours on the device
+
+    @Test func asyncEventSequenceWakesOnTheCompletionInterrupt() async throws {
+        let dev = try PlatformGuest.open(controllerA)
+        defer { dev.close() }
+        let admin = try PlatformGuest.AdminQueue(dev)
+        defer { admin.disable() }
+        let source = try #require(dev.interrupts as? EventInterruptSource)
+        let events = try source.events(vector: 0)
+        let listener = Task { () -> InterruptEvent? in
+            for await e in events { return e }
+            return nil
+        }
+        let data = try Buffer(count: 4096, from: dev.dma)
+        admin.postIdentify(into: data, cid: 7)
+        let timeout = Task { try await Task.sleep(for: .seconds(30)); listener.cancel() }
+        let event = await listener.value
+        timeout.cancel()
+        #expect(event?.vector == 0, "no interrupt event within 30 s")
+        #expect((event?.count ?? 0) >= 1)
+        try PlatformGuest.waitUntil(.seconds(5), "CQE") { admin.completion(0) != nil }
+        #expect(admin.completion(0)?.cid == 7)
+    }
+
+    @Test func maskedVectorHoldsItsInterruptUntilUnmasked() throws {
+        // MSI-X: PCI 3.0 §6.8.2.9 (masked messages set the PBA bit and are sent on unmask). VFIO masks by detaching the
+        // vector's eventfd; UIO by INTx disable. Either way the event must arrive only after unmask.
+        let dev = try PlatformGuest.open(controllerA)
+        defer { dev.close() }
+        let admin = try PlatformGuest.AdminQueue(dev)
+        defer { admin.disable() }
+        try dev.interrupts.setMasked(true, vector: 0)
+        let data = try Buffer(count: 4096, from: dev.dma)
+        admin.postIdentify(into: data, cid: 9)
+        try PlatformGuest.waitUntil(.seconds(30), "CQE while masked") { admin.completion(0) != nil }
+        #expect(dev.interrupts.count(vector: 0) == 0, "a masked vector delivered an interrupt")
+        try dev.interrupts.setMasked(false, vector: 0)
+        let fired = try dev.interrupts.wait(vector: 0, timeout: .seconds(30))
+        #expect(fired >= 1, "the held interrupt was not delivered after unmask")
+    }
+
+    @Test(arguments: [FunctionResetKind.flr, .hotReset])
+    func functionResetClearsTheControllerAndRestoresBusMastering(kind: FunctionResetKind) throws {
+        let dev = try PlatformGuest.open(controllerA)
+        defer { dev.close() }
+        guard dev.supportedResets.contains(kind) else {
+            print("\(dev.backend) offers no \(kind.rawValue) for \(dev.address) (supported: \(dev.supportedResets.map(\.rawValue).sorted()))")
+            return
+        }
+        let admin = try PlatformGuest.AdminQueue(dev)
+        #expect(dev.bar0.csts.rdy)
+        try dev.reset(kind)
+        #expect(!dev.bar0.cc.en && !dev.bar0.csts.rdy, "\(kind.rawValue) resets the controller registers")
+        #expect(dev.bar0.cap.rawValue != .max)
+        #expect(try dev.config?.command.contains([.memorySpace, .busMaster]) == true)
+        _ = admin
+        try? dev.interrupts.disable()
+    }
+
     // MARK: Bad inputs, each with its teaching message
 
     @Test func malformedAndAbsentAddressesAreRefused() {
@@ -188,6 +247,54 @@ enum PlatformGuest {
     static func open(_ address: String) throws -> any NVMeDevice {
         let backend = try #require(backend)
         return try openDevice(address: address, backend: backend, options: DeviceOptions(allowUnsafe: true))
+    }
+
+    /// An admin queue pair of 16 entries written by hand, the controller enabled on it with vector 0 armed.
+    final class AdminQueue: @unchecked Sendable {
+        let dev: any NVMeDevice
+        let asq: Buffer, acq: Buffer
+        var tail: UInt32 = 0
+
+        init(_ dev: any NVMeDevice) throws {
+            self.dev = dev
+            let bar = dev.bar0
+            var cc = bar.cc
+            if cc.en { cc.en = false; bar.setCC(cc) }
+            try PlatformGuest.waitUntil(bar.cap.timeout, "CSTS.RDY = 0") { !bar.csts.rdy }
+            asq = try Buffer(count: 4096, from: dev.dma)
+            acq = try Buffer(count: 4096, from: dev.dma)
+            bar.setAQA(AdminQueueAttributes(asqs: 15, acqs: 15))
+            bar.setASQ(asq.busAddress())
+            bar.setACQ(acq.busAddress())
+            try dev.interrupts.enable(vectors: 1)
+            var enable = ControllerConfiguration(rawValue: 0)
+            enable.iosqes = 6; enable.iocqes = 4; enable.en = true
+            bar.setCC(enable)
+            try PlatformGuest.waitUntil(bar.cap.timeout, "CSTS.RDY = 1") { bar.csts.rdy || bar.csts.cfs }
+        }
+
+        /// Identify Controller (CNS 01h) into `data`, posted and rung.
+        func postIdentify(into data: Buffer, cid: UInt16) {
+            let slot = Int(tail) * 64
+            asq.store(UInt32(0x06) | UInt32(cid) << 16, at: slot)
+            asq.store(data.busAddress(), at: slot + 24)
+            asq.store(UInt32(1), at: slot + 40)
+            tail = (tail + 1) % 16
+            dev.bar0.write32(tail, at: 0x1000)
+        }
+
+        /// CID and status of CQ slot `i` once its phase tag is set.
+        func completion(_ i: Int) -> (cid: UInt16, status: UInt32)? {
+            let dw3 = acq.load(at: i * 16 + 12, as: UInt32.self)
+            guard dw3 >> 16 & 1 == 1 else { return nil }
+            return (UInt16(dw3 & 0xFFFF), dw3 >> 17)
+        }
+
+        func disable() {
+            var cc = dev.bar0.cc; cc.en = false; dev.bar0.setCC(cc)
+            try? PlatformGuest.waitUntil(dev.bar0.cap.timeout, "CSTS.RDY = 0") { !dev.bar0.csts.rdy }
+            try? dev.interrupts.disable()
+        }
     }
 
     /// Polls `condition` until it holds or `timeout` passes (a register the device flips; no interrupt exists for it).
