@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "NVMeDriver",
             dependencies: [
-                "NVMeSpec", "NVMePlatform",
+                "NVMeSpec", "NVMePlatform", "CNVMeShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -75,6 +75,8 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
+        .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
+        .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
     ],
     swiftLanguageModes: [.v6]
 )
