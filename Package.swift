@@ -57,7 +57,11 @@ let package = Package(
         // An in-process NVMe controller speaking the same register/DMA/interrupt interfaces.
         .target(
             name: "NVMeSimulator",
-            dependencies: ["NVMeSpec", "NVMePlatform", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: [
+                "NVMeSpec", "NVMePlatform", "CNVMeShim",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict),
 
         .executableTarget(
@@ -69,6 +73,7 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
+        .testTarget(name: "NVMeSimulatorTests", dependencies: ["NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
     ],
     swiftLanguageModes: [.v6]
 )
