@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "NVMeDriver",
             dependencies: [
-                "NVMeSpec", "NVMePlatform",
+                "NVMeSpec", "NVMePlatform", "CNVMeShim",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -60,7 +60,6 @@ let package = Package(
             dependencies: [
                 "NVMeSpec", "NVMePlatform", "CNVMeShim",
                 .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
 
@@ -74,6 +73,8 @@ let package = Package(
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
         .testTarget(name: "NVMeSimulatorTests", dependencies: ["NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
+        .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
+        .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
     ],
     swiftLanguageModes: [.v6]
 )

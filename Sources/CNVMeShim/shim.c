@@ -38,6 +38,24 @@ int nvmekit_poll_readable(int fd, int64_t timeout_ns) {
     }
 }
 
+int nvmekit_poll_readable_or_stop(int fd, int stop_fd, int64_t timeout_ns) {
+    struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = stop_fd, .events = POLLIN}};
+    struct timespec ts, *tsp = NULL;
+    if (timeout_ns >= 0) {
+        ts.tv_sec = timeout_ns / 1000000000;
+        ts.tv_nsec = timeout_ns % 1000000000;
+        tsp = &ts;
+    }
+    for (;;) {
+        int r = ppoll(p, 2, tsp, NULL);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return -errno;
+        if (r == 0) return 0;
+        if (p[1].revents) return 2;
+        return 1;
+    }
+}
+
 uint64_t nvmekit_rdtsc(void) {
 #if defined(__x86_64__)
     uint32_t lo, hi;

@@ -19,7 +19,7 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
     public let configuration: SimulatorConfiguration
     /// The DMA allocator and the address space the controller reaches host memory through.
     public let memory: any DMAAllocator & DMAAddressSpace
-    public let simulatedInterrupts: SimulatedInterrupts
+    public let simulatedInterrupts: EventInterruptSource
     let state: Mutex<ControllerState>
     private var registerSpace: SimulatedRegisterSpace!
     private let modeState: Mutex<(mode: ExecutionMode, poller: SimulatorThread?, clock: SimulatorThread?)>
@@ -30,15 +30,15 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
 
     /// - Parameters:
     ///   - configuration: CAP, namespaces, execution mode and the rest; defaults as QEMU 7.2.
-    ///   - memory: where DMA memory comes from; by default a fresh `SimulatedDMAMemory`.
+    ///   - memory: where DMA memory comes from; by default a fresh `HeapDMAAllocator` (simulated bus addresses).
     ///   - address: the name the device reports (`sim0`).
     public init(configuration: SimulatorConfiguration = SimulatorConfiguration(),
                 memory: (any DMAAllocator & DMAAddressSpace)? = nil, address: String = "sim0") throws {
         self.address = address
         self.configuration = configuration
-        let mem = memory ?? SimulatedDMAMemory()
+        let mem = memory ?? HeapDMAAllocator()
         self.memory = mem
-        simulatedInterrupts = SimulatedInterrupts(vectors: configuration.interruptVectors)
+        simulatedInterrupts = EventInterruptSource(kind: .msix, supportedVectors: configuration.interruptVectors)
         state = Mutex(ControllerState(configuration: configuration, bus: BusMemory(space: mem)))
         modeState = Mutex((configuration.executionMode, nil, nil))
         let fd = nvmekit_eventfd_create(1)
@@ -182,7 +182,7 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
             s.vectorsToSignal.removeAll(keepingCapacity: true)
             return (r, v)
         }
-        for v in vectors { simulatedInterrupts.signal(vector: v) }
+        for v in vectors { simulatedInterrupts.trigger(vector: v) }
         return r
     }
 

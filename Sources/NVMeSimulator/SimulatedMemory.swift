@@ -2,75 +2,9 @@ import Glibc
 import NVMePlatform
 import Synchronization
 
-// The simulator's only raw-memory file: the heap DMA allocator with simulated bus addresses, and every load/store
-// the simulated controller performs on host memory through a `DMAAddressSpace` (SQ fetch, CQ post, data transfer,
-// shadow doorbells). Everything above this file handles bytes as values.
-
-/// Heap memory with simulated bus addresses. Regions sit at least one guard page apart in the bus address space,
-/// so a DMA that runs past a buffer's end faults (the controller reports it) instead of touching a neighbour.
-public final class SimulatedDMAMemory: DMAAllocator, DMAAddressSpace, @unchecked Sendable {
-    struct Mapping: @unchecked Sendable { var bus: UInt64; var length: Int; var base: UnsafeMutableRawPointer }
-    struct State { var mappings: [Mapping] = []; var nextBus: UInt64 = SimulatedDMAMemory.firstBusAddress }
-
-    private let state = Mutex(State())
-    /// Bus address of the first region. Nonzero so that a zero PRP is never valid.
-    public static let firstBusAddress: UInt64 = 0x1_0000_0000
-    static let guardGap: UInt64 = 0x1000
-
-    public init() {}
-
-    public func allocate(length: Int, alignment: Int) throws -> DMARegion {
-        precondition(length > 0, "DMA allocation of \(length) bytes")
-        precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment \(alignment) is not a power of two")
-        let align = max(alignment, 4096)
-        var raw: UnsafeMutableRawPointer?
-        let rc = posix_memalign(&raw, align, length)
-        guard rc == 0, let base = raw else {
-            throw PlatformError.system(what: "posix_memalign(\(length) bytes) for simulated DMA memory",
-                                       errno: .init(rawValue: rc))
-        }
-        memset(base, 0, length)
-        let bus: UInt64 = state.withLock { s in
-            let a = UInt64(align)
-            let bus = (s.nextBus + a - 1) & ~(a - 1)
-            s.nextBus = bus + ((UInt64(length) + 0xFFF) & ~0xFFF) + Self.guardGap
-            // Bus addresses only grow, so appending keeps the array sorted.
-            s.mappings.append(Mapping(bus: bus, length: length, base: base))
-            return bus
-        }
-        let baseAddress = UInt(bitPattern: base)
-        let release: @Sendable () -> Void = { [weak self] in
-            self?.unmap(bus: bus)
-            free(UnsafeMutableRawPointer(bitPattern: baseAddress))
-        }
-        return DMARegion(base: base, length: length,
-                         segments: [.init(offset: 0, busAddress: bus, length: length)], release: release)
-    }
-
-    private func unmap(bus: UInt64) {
-        state.withLock { s in
-            if let i = s.mappings.firstIndex(where: { $0.bus == bus }) { s.mappings.remove(at: i) }
-        }
-    }
-
-    public var liveRegions: Int { state.withLock { $0.mappings.count } }
-
-    public func hostPointer(bus: UInt64, length: Int) -> UnsafeMutableRawPointer? {
-        state.withLock { s -> UnsafeMutableRawPointer? in
-            var lo = 0, hi = s.mappings.count - 1
-            while lo <= hi {
-                let mid = (lo + hi) / 2
-                let m = s.mappings[mid]
-                if bus < m.bus { hi = mid - 1 } else if bus >= m.bus + UInt64(m.length) { lo = mid + 1 } else {
-                    let off = bus - m.bus
-                    guard length >= 0, off + UInt64(length) <= UInt64(m.length) else { return nil }
-                    return m.base + Int(off)
-                }
-            }
-            return nil
-        }
-    }
-}
+// The simulator's only raw-memory file: every load/store the simulated controller performs on host memory through a
+// `DMAAddressSpace` (SQ fetch, CQ post, data transfer, shadow doorbells), and its threads. Everything above this
+// file handles bytes as values.
 
 /// The controller's view of host memory: typed loads and stores at bus addresses. Every method returns nil/false
 /// on a DMA fault (an unmapped address) so the caller can report it the way the spec says.

@@ -73,6 +73,9 @@ int nvmekit_eventfd_signal(int fd);
 int nvmekit_eventfd_read(int fd, uint64_t *value);
 // Waits until fd is readable or timeout_ns passes (negative: forever). Returns 1 readable, 0 timeout, -errno.
 int nvmekit_poll_readable(int fd, int64_t timeout_ns);
+// Waits until fd or stop_fd is readable or timeout_ns passes (negative: forever).
+// Returns 1 when fd is readable, 2 when stop_fd is (stop wins), 0 on timeout, -errno.
+int nvmekit_poll_readable_or_stop(int fd, int stop_fd, int64_t timeout_ns);
 
 // ---- TSC ------------------------------------------------------------------------------------------------------
 // Cycle counter for hot loops (the guest's clocksource traps); calibrate against CLOCK_MONOTONIC once.

@@ -1,0 +1,295 @@
+import NVMePlatform
+import NVMeSpec
+
+/// How long a command may stay outstanding.
+public enum CommandTimeout: Sendable, Hashable {
+    /// The pair's `defaultTimeout`.
+    case `default`
+    /// Never times out (Asynchronous Event Requests).
+    case none
+    case after(Duration)
+}
+
+/// What happens when a command's deadline passes. In every case the command first completes locally with
+/// `.timedOut`, its CID is quarantined (never reused) and its buffers stay alive until the controller answers or
+/// the queue is re-created.
+public enum TimeoutPolicy: Sendable, Hashable {
+    /// Only the local completion.
+    case completeLocally
+    /// Also send an Admin Abort (SQID, CID) for it.
+    case abort
+}
+
+/// A submission queue and its completion queue, with command identifiers, per-command context (callback, buffers,
+/// deadline), a command log, and the conveniences `submit`/`poll`/`execute` — all built from the raw steps
+/// `sq.post`, `sq.ring`, `cq.reap`, `cq.ringHead`.
+///
+/// Owned by one thread at a time: no locks, no allocation on the submit/poll path (a callback closure the caller
+/// creates is the caller's allocation). `@unchecked Sendable` only to hand it to a worker thread.
+public final class QueuePair: @unchecked Sendable {
+    public let sq: SubmissionQueue
+    public let cq: CompletionQueue
+    public var qid: UInt16 { sq.qid }
+    public var log: CommandLog
+    public var defaultTimeout: Duration
+    public var timeoutPolicy: TimeoutPolicy = .completeLocally
+    /// Interrupts of the device, used by `execute` to sleep on the CQ's vector.
+    public let interrupts: (any InterruptSource)?
+    /// Commands submitted and not yet completed (timed-out commands are not counted; see `quarantined`).
+    public var outstanding: Int { outstandingCount }
+    @usableFromInline var outstandingCount = 0
+    /// CIDs held by timed-out commands the controller has not answered.
+    public private(set) var quarantined = 0
+    /// CQEs whose CID matched no outstanding command (a controller bug, or a command posted by hand with `sq.post`).
+    public private(set) var unexpectedCompletions: [CQE] = []
+    public enum State: Sendable, Hashable { case ready, unavailable, removed }
+    public internal(set) var state: State = .ready
+
+    /// Reads the controller's presence (CSTS not all ones); set by the controller.
+    var isPresent: (@Sendable () -> Bool)?
+    /// Called after a command timed out (the controller implements `.abort` here).
+    var onTimeout: ((QueuePair, UInt16) -> Void)?
+
+    @usableFromInline struct Slot {
+        @usableFromInline var state: UInt8 = 0       // 0 free, 1 outstanding, 2 quarantined (timed out)
+        @usableFromInline var sqe = SQE()
+        @usableFromInline var submitTicks: UInt64 = 0
+        @usableFromInline var deadlineNanoseconds: UInt64 = 0
+        @usableFromInline var callback: ((Completion) -> Void)?
+        @usableFromInline var data: [DMARegion] = []
+    }
+    @usableFromInline var slots: [Slot]
+    @usableFromInline var freeCIDs: [UInt16]
+    @usableFromInline var idlePolls = 0
+    @usableFromInline var earliestDeadline: UInt64 = .max
+
+    public init(sq: SubmissionQueue, cq: CompletionQueue, interrupts: (any InterruptSource)?,
+                logCapacity: Int = 256, defaultTimeout: Duration = .seconds(5)) {
+        self.sq = sq; self.cq = cq; self.interrupts = interrupts
+        self.log = CommandLog(capacity: logCapacity)
+        self.defaultTimeout = defaultTimeout
+        let cids = min(65535, max(sq.depth * 2, 4))
+        slots = Array(repeating: Slot(), count: cids)
+        freeCIDs = (0..<UInt16(cids)).reversed()
+    }
+
+    /// Allocates a CID, stamps it into CDW0.CID, posts the entry and rings the tail (unless `ring` is false:
+    /// post several, then `sq.ring()` once). `data` is kept alive until the command completes.
+    @discardableResult @inlinable
+    public func submit(_ sqe: SQE, data: [DMARegion] = [], timeout: CommandTimeout = .default, ring: Bool = true,
+                       onCompletion: ((Completion) -> Void)? = nil) throws(SubmitError) -> UInt16 {
+        guard state == .ready else { throw state == .removed ? .deviceRemoved : .queueUnavailable(qid: sq.qid) }
+        guard !sq.isFull else { throw .queueFull(qid: sq.qid) }
+        guard let cid = freeCIDs.popLast() else { throw .noFreeCommandIdentifier(qid: sq.qid) }
+        var entry = sqe
+        entry.cid = cid
+        let now = TickClock.now()
+        var deadline: UInt64 = 0
+        switch timeout {
+        case .none: deadline = 0
+        case .default: deadline = deadlineNanoseconds(defaultTimeout)
+        case .after(let d): deadline = deadlineNanoseconds(d)
+        }
+        if deadline != 0 && deadline < earliestDeadline { earliestDeadline = deadline }
+        let i = Int(cid)
+        slots[i].state = 1
+        slots[i].sqe = entry
+        slots[i].submitTicks = now
+        slots[i].deadlineNanoseconds = deadline
+        slots[i].callback = onCompletion
+        slots[i].data = data
+        outstandingCount &+= 1
+        sq.post(entry)
+        if ring { sq.ring() }
+        return cid
+    }
+
+    @usableFromInline func deadlineNanoseconds(_ d: Duration) -> UInt64 {
+        let (s, atto) = d.components
+        return MonotonicClock.nanoseconds() &+ UInt64(max(0, s)) &* 1_000_000_000 &+ UInt64(max(0, atto)) / 1_000_000_000
+    }
+
+    /// Reaps up to `max` CQEs, matches each to its command, records it in the log, runs its callback (or `handler`
+    /// for commands submitted without one), and writes the CQ head doorbell once for the batch. When nothing
+    /// arrived, checks deadlines now and then (and whether the device is still there). Returns completions delivered.
+    @discardableResult @inlinable
+    public func poll(max: Int = .max, handler: (Completion) -> Void = { _ in }) -> Int {
+        var n = 0
+        while n < max, let cqe = cq.reap() {
+            sq.noteHead(cqe.sqhd)
+            if complete(cqe, handler: handler) { n &+= 1 }
+        }
+        if n > 0 || cq.head != UInt16(truncatingIfNeeded: cq.lastRungHead) {
+            cq.ringHead()
+        } else {
+            idlePolls &+= 1
+            if idlePolls & 1023 == 0 { n &+= checkHealth(handler: handler) }
+        }
+        return n
+    }
+
+    @usableFromInline func complete(_ cqe: CQE, handler: (Completion) -> Void) -> Bool {
+        let cid = Int(cqe.cid)
+        guard cid < slots.count, slots[cid].state != 0 else {
+            unexpectedCompletions.append(cqe)
+            log.record(.init(qid: sq.qid, sqe: SQE(), cqe: cqe, origin: .device, submitTicks: TickClock.now(),
+                             completeTicks: TickClock.now()))
+            return false
+        }
+        let now = TickClock.now()
+        let wasQuarantined = slots[cid].state == 2
+        let sqe = slots[cid].sqe
+        let submitTicks = slots[cid].submitTicks
+        log.record(.init(qid: sq.qid, sqe: sqe, cqe: cqe, origin: .device, submitTicks: submitTicks, completeTicks: now))
+        let callback = slots[cid].callback
+        slots[cid].callback = nil
+        slots[cid].data = []
+        slots[cid].state = 0
+        freeCIDs.append(UInt16(cid))
+        if wasQuarantined { quarantined -= 1; return false }  // its local .timedOut completion was already delivered
+        outstandingCount &-= 1
+        let c = Completion(origin: .device, sqe: sqe, cqe: cqe,
+                           latencyNanoseconds: TickClock.nanoseconds(ticks: now &- submitTicks))
+        if let callback { callback(c) } else { handler(c) }
+        return true
+    }
+
+    /// Expires commands past their deadline and fails everything when the device is gone. Returns local completions.
+    @discardableResult
+    public func checkHealth(handler: (Completion) -> Void = { _ in }) -> Int {
+        guard outstanding > 0 else { return 0 }
+        if let isPresent, !isPresent() {
+            state = .removed
+            return failAll(.deviceRemoved, handler: handler)
+        }
+        let now = MonotonicClock.nanoseconds()
+        guard now >= earliestDeadline else { return 0 }
+        var n = 0
+        var next: UInt64 = .max
+        for cid in slots.indices where slots[cid].state == 1 && slots[cid].deadlineNanoseconds != 0 {
+            if slots[cid].deadlineNanoseconds <= now {
+                slots[cid].state = 2
+                outstandingCount -= 1; quarantined += 1
+                deliverLocal(cid: cid, origin: .timedOut, handler: handler, release: false)
+                onTimeout?(self, UInt16(cid))
+                n += 1
+            } else {
+                next = Swift.min(next, slots[cid].deadlineNanoseconds)
+            }
+        }
+        earliestDeadline = next
+        return n
+    }
+
+    func deliverLocal(cid: Int, origin: CompletionOrigin, handler: (Completion) -> Void, release: Bool) {
+        let now = TickClock.now()
+        var cqe = CQE(sqhd: sq.head, sqid: sq.qid, cid: UInt16(cid), phase: false, status: Completion.localStatus(for: origin))
+        cqe.dw0 = 0
+        let sqe = slots[cid].sqe
+        log.record(.init(qid: sq.qid, sqe: sqe, cqe: cqe, origin: origin, submitTicks: slots[cid].submitTicks, completeTicks: now))
+        let callback = slots[cid].callback
+        slots[cid].callback = nil
+        if release {
+            slots[cid].data = []
+            slots[cid].state = 0
+            freeCIDs.append(UInt16(cid))
+        }
+        let c = Completion(origin: origin, sqe: sqe, cqe: cqe,
+                           latencyNanoseconds: TickClock.nanoseconds(ticks: now &- slots[cid].submitTicks))
+        if let callback { callback(c) } else { handler(c) }
+    }
+
+    /// Completes every outstanding command locally with `origin`, releases quarantined CIDs and every buffer.
+    /// Call only when the controller can no longer touch this queue's commands (disabled, reset, or gone).
+    @discardableResult
+    public func failAll(_ origin: CompletionOrigin, handler: (Completion) -> Void = { _ in }) -> Int {
+        var n = 0
+        for cid in slots.indices where slots[cid].state != 0 {
+            if slots[cid].state == 1 {
+                outstandingCount -= 1
+                deliverLocal(cid: cid, origin: origin, handler: handler, release: true)
+                n += 1
+            } else {
+                quarantined -= 1
+                slots[cid].data = []; slots[cid].state = 0; freeCIDs.append(UInt16(cid))
+            }
+        }
+        earliestDeadline = .max
+        return n
+    }
+
+    /// After the controller re-created this queue: empty rings, head/tail 0, phase 1.
+    public func resetRings() {
+        sq.resetState(); cq.resetState()
+        unexpectedCompletions.removeAll()
+    }
+
+    /// Whether `cid` is outstanding.
+    public func isOutstanding(_ cid: UInt16) -> Bool { Int(cid) < slots.count && slots[Int(cid)].state == 1 }
+
+    // MARK: Waiting
+
+    /// Submits and waits (sleeping on the CQ's vector when it has one, polling otherwise) until the command
+    /// completes — by the device, by timeout, or because the device is gone.
+    public func execute(_ sqe: SQE, data: [DMARegion] = [], timeout: CommandTimeout = .default) -> Completion {
+        let box = CompletionBox()
+        do {
+            try submit(sqe, data: data, timeout: timeout) { box.value = $0 }
+        } catch {
+            return submitFailure(sqe, error)
+        }
+        wait(until: { box.value != nil })
+        return box.value!
+    }
+
+    /// Submits and awaits the completion, polling cooperatively (yielding between polls).
+    public func execute(_ sqe: SQE, data: [DMARegion] = [], timeout: CommandTimeout = .default) async -> Completion {
+        let box = CompletionBox()
+        do {
+            try submit(sqe, data: data, timeout: timeout) { box.value = $0 }
+        } catch {
+            return submitFailure(sqe, error)
+        }
+        var spins = 0
+        while box.value == nil {
+            if poll() == 0 {
+                spins += 1
+                if spins & 63 == 0 { checkHealth() }
+                await Task.yield()
+            }
+        }
+        return box.value!
+    }
+
+    /// Polls (and sleeps on the vector between polls when there is one) until `done()` or nothing can progress.
+    public func wait(until done: () -> Bool) {
+        var spins = 0
+        while !done() {
+            if poll() > 0 { continue }
+            spins += 1
+            if spins & 15 == 0 { checkHealth() }
+            if done() { break }
+            if let v = cq.vector, let interrupts, interrupts.enabledVectors > Int(v), spins > 64 {
+                _ = try? interrupts.wait(vector: Int(v), timeout: .milliseconds(1))
+            } else if spins & 255 == 0 {
+                Thread_yield()
+            }
+        }
+    }
+
+    func submitFailure(_ sqe: SQE, _ error: SubmitError) -> Completion {
+        let origin: CompletionOrigin = error == .deviceRemoved ? .deviceRemoved : .abortedByReset
+        let cqe = CQE(sqhd: sq.head, sqid: sq.qid, cid: sqe.cid, phase: false, status: Completion.localStatus(for: origin))
+        return Completion(origin: origin, sqe: sqe, cqe: cqe, latencyNanoseconds: 0)
+    }
+}
+
+final class CompletionBox: @unchecked Sendable { var value: Completion? }
+
+#if canImport(Glibc)
+import Glibc
+func Thread_yield() { sched_yield() }
+#else
+import Darwin
+func Thread_yield() { sched_yield() }
+#endif
