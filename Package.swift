@@ -75,6 +75,8 @@ let package = Package(
         .testTarget(name: "NVMeSimulatorTests", dependencies: ["NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
+        // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
+        .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform"]),
     ],
     swiftLanguageModes: [.v6]
 )
