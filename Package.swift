@@ -57,7 +57,10 @@ let package = Package(
         // An in-process NVMe controller speaking the same register/DMA/interrupt interfaces.
         .target(
             name: "NVMeSimulator",
-            dependencies: ["NVMeSpec", "NVMePlatform", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: [
+                "NVMeSpec", "NVMePlatform", "CNVMeShim",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
             swiftSettings: strict),
 
         // Generators, oracles, runner, repro files and minimiser for malformed commands, doorbells and init sequences.
@@ -75,9 +78,12 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
+        .testTarget(name: "NVMeSimulatorTests", dependencies: ["NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
         .testTarget(name: "NVMeFuzzTests", dependencies: ["NVMeFuzz", "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"]),
+        // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
+        .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform"]),
     ],
     swiftLanguageModes: [.v6]
 )
