@@ -57,20 +57,31 @@ let package = Package(
         // An in-process NVMe controller speaking the same register/DMA/interrupt interfaces.
         .target(
             name: "NVMeSimulator",
-            dependencies: ["NVMeSpec", "NVMePlatform", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: [
+                "NVMeSpec", "NVMePlatform", "CNVMeShim",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: strict),
+
+        // Generators, oracles, runner, repro files and minimiser for malformed commands, doorbells and init sequences.
+        .target(
+            name: "NVMeFuzz",
+            dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"],
             swiftSettings: strict),
 
         .executableTarget(
             name: "NVMeKitCLI",
             dependencies: [
-                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator",
+                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeFuzz",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
+        .testTarget(name: "NVMeSimulatorTests", dependencies: ["NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
+        .testTarget(name: "NVMeFuzzTests", dependencies: ["NVMeFuzz", "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"]),
         // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
         .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform"]),
     ],
