@@ -38,6 +38,12 @@ public struct CommandLog: Sendable {
         public var latencyNanoseconds: UInt64 { TickClock.nanoseconds(ticks: completeTicks &- submitTicks) }
         public var submitNanoseconds: UInt64 { TickClock.monotonicNanoseconds(ticks: submitTicks) }
         public var completeNanoseconds: UInt64 { TickClock.monotonicNanoseconds(ticks: completeTicks) }
+
+        @inlinable
+        public init(qid: UInt16, sqe: SQE, cqe: CQE, origin: CompletionOrigin, submitTicks: UInt64, completeTicks: UInt64) {
+            self.qid = qid; self.sqe = sqe; self.cqe = cqe; self.origin = origin
+            self.submitTicks = submitTicks; self.completeTicks = completeTicks
+        }
     }
 
     public let capacity: Int

@@ -376,6 +376,7 @@ public final class Controller: @unchecked Sendable {
     // MARK: Admin path
 
     /// Runs `body` with exclusive use of the admin queue pair.
+    @discardableResult
     public func withAdmin<R>(_ body: (QueuePair) throws -> R) throws -> R {
         guard let admin = adminQueue else {
             throw ControllerError.unsupported("the admin queue is not configured: run the configureAdminQueue step first")

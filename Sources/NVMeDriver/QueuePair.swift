@@ -43,7 +43,8 @@ public final class QueuePair: @unchecked Sendable {
     /// CQEs whose CID matched no outstanding command (a controller bug, or a command posted by hand with `sq.post`).
     public private(set) var unexpectedCompletions: [CQE] = []
     public enum State: Sendable, Hashable { case ready, unavailable, removed }
-    public internal(set) var state: State = .ready
+    /// Settable so a test can take a queue out of service by hand.
+    public var state: State = .ready
 
     /// Reads the controller's presence (CSTS not all ones); set by the controller.
     var isPresent: (@Sendable () -> Bool)?
