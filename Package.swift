@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
         // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
-        .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform"]),
+        .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver"]),
     ],
     swiftLanguageModes: [.v6]
 )
