@@ -16,6 +16,12 @@ public enum TickClock {
     }()
 
     public static func nanoseconds(ticks: UInt64) -> UInt64 { UInt64(Double(ticks) * nanosecondsPerTick) }
+    /// Ticks in `d` (for deadlines compared against `now()` without reading a trapping clock).
+    public static func ticks(_ d: Duration) -> UInt64 {
+        let (s, atto) = d.components
+        let ns = Double(max(0, s)) * 1e9 + Double(max(0, atto)) / 1e9
+        return UInt64(min(ns / nanosecondsPerTick, Double(UInt64.max / 2)))
+    }
     /// Wall-clock-free timestamp of `ticks` in nanoseconds on the monotonic clock's scale.
     public static func monotonicNanoseconds(ticks: UInt64) -> UInt64 {
         let (n, c) = anchor
