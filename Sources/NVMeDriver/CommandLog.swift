@@ -89,11 +89,11 @@ public struct CommandLog: Sendable {
 
     /// One line per command: `qid cid opcode status latency`.
     public static func render(_ entries: [Entry], limit: Int = .max) -> String {
-        var out = "  qid   cid  opc  nsid        cdw10     status                                    latency\n"
+        var out = "  qid   cid  opc  nsid      cdw10     status                                    latency\n"
         for e in entries.suffix(limit) {
             let st = e.origin == .device ? e.cqe.status.description : "\(e.cqe.status.description) [\(e.origin.rawValue)]"
             out += pad(String(e.qid), 5) + pad(String(e.sqe.cid), 6) + "  " + hexByte(e.sqe.opc) + "h"
-                + pad(String(e.sqe.nsid), 6) + "  " + hex32(e.sqe.cdw10) + "  " + st.padding(40)
+                + "  " + hex32(e.sqe.nsid) + "  " + hex32(e.sqe.cdw10) + "  " + st.padding(40)
                 + pad(formatLatency(e.latencyNanoseconds), 11) + "\n"
         }
         return out

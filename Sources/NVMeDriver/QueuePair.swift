@@ -199,6 +199,18 @@ public final class QueuePair: @unchecked Sendable {
         if let callback { callback(c) } else { handler(c) }
     }
 
+    /// Takes the completions the controller posted before it stopped (after a disable or reset, as Linux's
+    /// `nvme_reap_pending_cqes`): they are real completions. Writes no doorbell (the controller is not enabled).
+    @discardableResult
+    public func reapPending(handler: (Completion) -> Void = { _ in }) -> Int {
+        var n = 0
+        while let cqe = cq.reap() {
+            sq.noteHead(cqe.sqhd)
+            if complete(cqe, handler: handler) { n += 1 }
+        }
+        return n
+    }
+
     /// Completes every outstanding command locally with `origin`, releases quarantined CIDs and every buffer.
     /// Call only when the controller can no longer touch this queue's commands (disabled, reset, or gone).
     @discardableResult

@@ -32,8 +32,11 @@ struct CmdlogCommand: ParsableCommand {
             let status = (e["status"] as? String ?? "") + " " + (e["statusName"] as? String ?? "")
             let origin = e["origin"] as? String ?? "device"
             let lat = e["latencyNs"] as? Int ?? 0
-            print(String(format: "%5d %5d  %02Xh  %-46@ %8d ns", qid, cid, opc,
-                         (origin == "device" ? status : status + " [\(origin)]") as NSString, lat))
+            let st = origin == "device" ? status : status + " [\(origin)]"
+            print(String(repeating: " ", count: max(0, 5 - String(qid).count)) + String(qid)
+                  + String(repeating: " ", count: max(0, 6 - String(cid).count)) + String(cid)
+                  + "  " + hexString(UInt8(truncatingIfNeeded: opc)) + "h  "
+                  + st.padding(toLength: 46, withPad: " ", startingAt: 0) + " " + String(lat) + " ns")
         }
     }
 }

@@ -50,17 +50,19 @@ struct AsyncEventTests {
 
 @Suite("Resets with IO in flight on the simulator (NVMe 2.0c §3.7)")
 struct ResetTests {
-    /// Posts `n` reads on the first IO queue with the simulator in step mode (so none completes), returns the sink.
-    func readsInFlight(_ sim: SimulatedController, _ c: Controller, _ n: Int) throws -> (Mutex<[Completion]>, [Buffer]) {
-        sim.executionMode = .step
-        let got = Mutex<[Completion]>([])
+    /// Posts `n` reads on the first IO queue that the simulator fetches and never completes, returns the sink.
+    final class Sink: @unchecked Sendable { var items: [Completion] = [] }
+
+    func readsInFlight(_ sim: SimulatedController, _ c: Controller, _ n: Int) throws -> (Sink, [Buffer]) {
+        sim.inject(.io(.read, times: n, .dropCompletion))
+        let got = Sink()
         var bufs: [Buffer] = []
         let qp = c.ioQueues[0]
         for i in 0..<n {
             let b = try Buffer(count: 512, from: c.allocator)
             var sqe = DriverCommand.read(nsid: 1, slba: UInt64(i), blocks: 1)
             let keep = try DataPointer.attach(b, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
-            try qp.submit(sqe, data: keep, ring: false) { cc in got.withLock { $0.append(cc) } }
+            try qp.submit(sqe, data: keep, ring: false) { cc in got.items.append(cc) }
             bufs.append(b)
         }
         qp.sq.ring()
@@ -75,8 +77,7 @@ struct ResetTests {
         defer { c.close() }
         let (got, _) = try readsInFlight(sim, c, 5)
         let n = try c.reset(kind)
-        sim.executionMode = .inline
-        let results = got.withLock { $0 }
+        let results = got.items
         #expect(n >= 5)
         #expect(results.count == 5)
         #expect(results.allSatisfy { $0.origin == .abortedByReset && $0.status.sct == 3 && $0.status.sc == 0x71 })
@@ -100,12 +101,12 @@ struct ResetTests {
 
     @Test("buffers of aborted commands stay alive until the reset completed them (no use-after-free)")
     func buffersOutliveAbortedCommands() throws {
-        let alloc = SimulatedDMAMemory()
+        let alloc = HeapDMAAllocator()
         let sim = try SimulatedController(memory: alloc)
         let c = try Controller.open(sim)
         defer { c.close() }
         let live = alloc.liveRegions
-        sim.executionMode = .step
+        sim.inject(.io(.read, times: 1, .dropCompletion))
         do {
             let b = try Buffer(count: 512, from: c.allocator)
             var sqe = DriverCommand.read(nsid: 1, slba: 0, blocks: 1)
@@ -114,7 +115,6 @@ struct ResetTests {
         }
         #expect(alloc.liveRegions == live + 1)   // the caller dropped it; the command holds it
         try c.reset(.controller)
-        sim.executionMode = .inline
         #expect(alloc.liveRegions <= live)
     }
 
