@@ -85,6 +85,16 @@ final class TestHost {
         return c
     }
 
+    /// Post + ring, then every completion that arrived, by CID (for commands that also complete an AER).
+    func runCollecting(_ sqe: SubmissionQueueEntry, qid: UInt16 = 0) -> (UInt16, [UInt16: CompletionQueueEntry]) {
+        let cid = post(sqe, qid: qid)
+        ring(qid)
+        var got: [UInt16: CompletionQueueEntry] = [:]
+        while let c = reap(qid) { got[c.cid] = c }
+        ringCQ(qid)
+        return (cid, got)
+    }
+
     // MARK: Command builders (raw dwords, spec offsets)
 
     static func identify(cns: UInt8, nsid: UInt32 = 0, buffer: DMARegion, csi: UInt8 = 0) -> SubmissionQueueEntry {
