@@ -26,6 +26,11 @@ final class TestHost {
         dstrd = configuration.cap.dstrd
     }
 
+    init(sim: SimulatedController) {
+        self.sim = sim
+        dstrd = sim.configuration.cap.dstrd
+    }
+
     deinit { sim.close() }
 
     func region(_ length: Int) throws -> DMARegion { try sim.dma.allocate(length: length, alignment: 4096) }
