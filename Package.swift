@@ -63,10 +63,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Generators, oracles, runner, repro files and minimiser for malformed commands, doorbells and init sequences.
+        .target(
+            name: "NVMeFuzz",
+            dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"],
+            swiftSettings: strict),
+
         .executableTarget(
             name: "NVMeKitCLI",
             dependencies: [
-                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator",
+                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeFuzz",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -75,6 +81,7 @@ let package = Package(
         .testTarget(name: "NVMeSimulatorTests", dependencies: ["NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
+        .testTarget(name: "NVMeFuzzTests", dependencies: ["NVMeFuzz", "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"]),
         // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
         .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform"]),
     ],
