@@ -6,6 +6,14 @@ struct NVMeKitCommand: ParsableCommand {
         commandName: "nvmekit",
         abstract: "Talk to an NVMe controller below any driver: registers, queues, raw commands.",
         subcommands: [
+            IdentifyCommand.self,
+            LogCommand.self,
+            FeaturesCommand.self,
+            CmdCommand.self,
+            ResetCommand.self,
+            CmdlogCommand.self,
+            DemoCommand.self,
+            FuzzCommand.self,
             ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
         ])
 }
