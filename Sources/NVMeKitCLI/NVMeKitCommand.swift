@@ -14,6 +14,7 @@ struct NVMeKitCommand: ParsableCommand {
             CmdlogCommand.self,
             DemoCommand.self,
             FuzzCommand.self,
+            ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
             DecodeCommand.self,
         ])
 }
