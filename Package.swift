@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "NVMePlatform", targets: ["NVMePlatform"]),
         .library(name: "NVMeDriver", targets: ["NVMeDriver"]),
         .library(name: "NVMeSimulator", targets: ["NVMeSimulator"]),
+        .library(name: "NVMeWorkload", targets: ["NVMeWorkload"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -60,16 +61,27 @@ let package = Package(
             dependencies: ["NVMeSpec", "NVMePlatform", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: strict),
 
+        // IOWorker: load generation with per-LBA verification, latency histograms, results and reports.
+        .target(
+            name: "NVMeWorkload",
+            dependencies: [
+                "NVMeSpec", "NVMePlatform", "NVMeDriver",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: strict),
+
         .executableTarget(
             name: "NVMeKitCLI",
             dependencies: [
-                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator",
+                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
         .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
+        .testTarget(name: "NVMeWorkloadTests", dependencies: ["NVMeWorkload", "NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
     ],
     swiftLanguageModes: [.v6]
