@@ -58,7 +58,10 @@ let package = Package(
         // An in-process NVMe controller speaking the same register/DMA/interrupt interfaces.
         .target(
             name: "NVMeSimulator",
-            dependencies: ["NVMeSpec", "NVMePlatform", .product(name: "Atomics", package: "swift-atomics")],
+            dependencies: [
+                "NVMeSpec", "NVMePlatform", "CNVMeShim",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
             swiftSettings: strict),
 
         // IOWorker: load generation with per-LBA verification, latency histograms, results and reports.
@@ -80,9 +83,12 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
+        .testTarget(name: "NVMeSimulatorTests", dependencies: ["NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMeWorkloadTests", dependencies: ["NVMeWorkload", "NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
+        // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
+        .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform"]),
     ],
     swiftLanguageModes: [.v6]
 )

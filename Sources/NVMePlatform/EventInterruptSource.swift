@@ -36,10 +36,13 @@ public final class EventInterruptSource: InterruptSource, @unchecked Sendable {
         public var disarm: @Sendable () throws -> Void
         /// Called by `setMasked` (VFIO/UIO: MSI-X table Vector Control bit, or INTx mask).
         public var mask: @Sendable (_ vector: Int, _ masked: Bool) throws -> Void
+        /// Called after a listener consumed events of `vector` (VFIO INTx: unmask the automasked line).
+        public var acknowledge: @Sendable (_ vector: Int) -> Void
         public init(arm: @escaping @Sendable ([Int32]) throws -> Void = { _ in },
                     disarm: @escaping @Sendable () throws -> Void = {},
-                    mask: @escaping @Sendable (Int, Bool) throws -> Void = { _, _ in }) {
-            self.arm = arm; self.disarm = disarm; self.mask = mask
+                    mask: @escaping @Sendable (Int, Bool) throws -> Void = { _, _ in },
+                    acknowledge: @escaping @Sendable (Int) -> Void = { _ in }) {
+            self.arm = arm; self.disarm = disarm; self.mask = mask; self.acknowledge = acknowledge
         }
     }
 
@@ -129,6 +132,7 @@ public final class EventInterruptSource: InterruptSource, @unchecked Sendable {
         var value: UInt64 = 0
         guard nvmekit_eventfd_read(fd, &value) == 0 else { return 0 }
         state.withLock { s in if vector < s.vectors.count { s.vectors[vector].total &+= value } }
+        if value > 0 { hooks.acknowledge(vector) }
         return value
     }
 

@@ -1,33 +1,49 @@
-/// Names for every status code the spec defines — NVMe Base 2.0c §4.6.1.2.1-2.4 (Figures 94-103) and
-/// the NVM / ZNS command set specifications' command-specific and media statuses.
+/// Names for every status code the spec defines — NVMe Base 2.0c §4.6.1.2.1-2.4 (Figures 94-103) and the NVM / ZNS
+/// command set specifications' command-specific and media statuses. The values live in `GenericStatus`,
+/// `CommandSpecificStatus`, `MediaAndDataIntegrityStatus` and `PathStatus`.
 public enum StatusNames {
     public static func name(sct: UInt8, sc: UInt8) -> String {
         switch StatusCodeType(rawValue: sct) {
-        case .generic: return generic[sc] ?? reserved(sc, generic: true)
-        case .commandSpecific: return commandSpecific[sc] ?? reserved(sc, generic: false)
-        case .mediaAndDataIntegrity: return media[sc] ?? reserved(sc, generic: false)
-        case .path: return path[sc] ?? reserved(sc, generic: false)
+        case .generic: return GenericStatus(rawValue: sc)?.name ?? reserved(sc)
+        case .commandSpecific: return CommandSpecificStatus(rawValue: sc)?.name ?? reserved(sc)
+        case .mediaAndDataIntegrity: return MediaAndDataIntegrityStatus(rawValue: sc)?.name ?? reserved(sc)
+        case .path: return PathStatus(rawValue: sc)?.name ?? reserved(sc)
         case .vendorSpecific: return "Vendor Specific"
         case nil: return "Reserved Status Code Type"
         }
     }
 
-    static func reserved(_ sc: UInt8, generic: Bool) -> String {
+    /// Undefined codes: C0h-FFh are vendor specific in every type; 80h-BFh belong to I/O command sets.
+    static func reserved(_ sc: UInt8) -> String {
         if sc >= 0xC0 { return "Vendor Specific" }
-        if generic && sc >= 0x80 { return "Reserved (I/O Command Set Specific)" }
+        if sc >= 0x80 { return "Reserved (I/O Command Set Specific)" }
         return "Reserved"
     }
+}
 
-    /// Generic Command Status (SCT 0), Figure 94 plus NVM command set values 80h-86h (NVM Cmd Set 1.0 Figure 31).
-    public static let generic: [UInt8: String] = [
-        0x00: "Successful Completion",
-        0x01: "Invalid Command Opcode",
-        0x02: "Invalid Field in Command",
-    ]
-    /// Command Specific Status (SCT 1), Figure 95 plus NVM / ZNS values.
-    public static let commandSpecific: [UInt8: String] = [:]
-    /// Media and Data Integrity Errors (SCT 2), Figure 101 plus NVM / ZNS values.
-    public static let media: [UInt8: String] = [:]
-    /// Path Related Status (SCT 3), Figure 103.
-    public static let path: [UInt8: String] = [:]
+extension CompletionStatus {
+    public init(_ s: GenericStatus, dnr: Bool = false) { self.init(sct: GenericStatus.sct, sc: s.rawValue, dnr: dnr) }
+    public init(_ s: CommandSpecificStatus, dnr: Bool = false) {
+        self.init(sct: CommandSpecificStatus.sct, sc: s.rawValue, dnr: dnr)
+    }
+    public init(_ s: MediaAndDataIntegrityStatus, dnr: Bool = false) {
+        self.init(sct: MediaAndDataIntegrityStatus.sct, sc: s.rawValue, dnr: dnr)
+    }
+    public init(_ s: PathStatus, dnr: Bool = false) { self.init(sct: PathStatus.sct, sc: s.rawValue, dnr: dnr) }
+
+    /// The generic status, when SCT is 0 and SC is defined.
+    public var generic: GenericStatus? { sct == GenericStatus.sct ? GenericStatus(rawValue: sc) : nil }
+    public var commandSpecific: CommandSpecificStatus? {
+        sct == CommandSpecificStatus.sct ? CommandSpecificStatus(rawValue: sc) : nil
+    }
+    public var mediaAndDataIntegrity: MediaAndDataIntegrityStatus? {
+        sct == MediaAndDataIntegrityStatus.sct ? MediaAndDataIntegrityStatus(rawValue: sc) : nil
+    }
+    public var pathRelated: PathStatus? { sct == PathStatus.sct ? PathStatus(rawValue: sc) : nil }
+
+    /// Same SCT/SC, whatever CRD/M/DNR say. For a switch, use `status.generic`, `status.commandSpecific`…
+    public func matches(_ s: GenericStatus) -> Bool { code == s.status.code }
+    public func matches(_ s: CommandSpecificStatus) -> Bool { code == s.status.code }
+    public func matches(_ s: MediaAndDataIntegrityStatus) -> Bool { code == s.status.code }
+    public func matches(_ s: PathStatus) -> Bool { code == s.status.code }
 }

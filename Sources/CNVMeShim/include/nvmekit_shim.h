@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include "nvmekit_sys.h"
 
 // ---- Volatile MMIO --------------------------------------------------------------------------------------------
 static inline uint32_t nvmekit_mmio_read32(const void *base, size_t off) {

@@ -1,0 +1,58 @@
+import CNVMeShim
+import SystemPackage
+
+/// A BAR mapped into this process: 32-bit volatile accesses through the C shim (the base is kept as an integer,
+/// never dereferenced in Swift). Where the kernel refuses to map part of the BAR (VFIO sparse mmap around the MSI-X
+/// table), accesses fall back to pread/pwrite on the backing fd, so every offset works.
+final class MappedBAR: RegisterSpace, @unchecked Sendable {
+    struct Area { var offset: Int; var length: Int; var base: UInt }
+    let length: Int
+    private let areas: [Area]
+    private let fd: Int32
+    private let fdOffset: UInt64
+
+    /// `areas` are mapped parts; `fd`/`fdOffset` serve everything else (fd -1: nothing else is accessible).
+    init(length: Int, areas: [Area], fd: Int32, fdOffset: UInt64) {
+        self.length = length; self.areas = areas; self.fd = fd; self.fdOffset = fdOffset
+    }
+
+    deinit { for a in areas { _ = nvmekit_munmap(nvmekit_pointer(a.base), a.length) } }
+
+    @inline(__always) private func area(_ offset: Int) -> Area? {
+        for a in areas where offset >= a.offset && offset + 4 <= a.offset + a.length { return a }
+        return nil
+    }
+
+    func read32(at offset: Int) -> UInt32 {
+        if let a = area(offset) { return nvmekit_bar_read32(a.base, offset - a.offset) }
+        var v: UInt32 = 0xFFFF_FFFF
+        if fd >= 0 { _ = nvmekit_pread(fd, &v, 4, fdOffset + UInt64(offset)) }
+        return v
+    }
+
+    func write32(_ value: UInt32, at offset: Int) {
+        if let a = area(offset) { nvmekit_bar_write32(a.base, offset - a.offset, value); return }
+        var v = value
+        if fd >= 0 { _ = nvmekit_pwrite(fd, &v, 4, fdOffset + UInt64(offset)) }
+    }
+
+    func read64(at offset: Int) -> UInt64 {
+        UInt64(read32(at: offset)) | UInt64(read32(at: offset + 4)) << 32
+    }
+
+    func write64(_ value: UInt64, at offset: Int) {
+        write32(UInt32(truncatingIfNeeded: value), at: offset)
+        write32(UInt32(truncatingIfNeeded: value >> 32), at: offset + 4)
+    }
+
+    /// True when `offset` is reached through the mapping (not the pread fallback).
+    func isMapped(_ offset: Int) -> Bool { area(offset) != nil }
+}
+
+extension RegisterSpace {
+    /// Throws `deviceGone` when CAP reads all ones (the device does not answer memory reads).
+    public func checkPresent(address: String) throws {
+        let cap = read64(at: 0)
+        if cap == 0xFFFF_FFFF_FFFF_FFFF { throw PlatformError.deviceGone(address: address, register: "CAP", value: cap) }
+    }
+}

@@ -1,0 +1,322 @@
+import CNVMeShim
+import Synchronization
+import SystemPackage
+
+// The VFIO backend (type1 and no-IOMMU): every VFIO ioctl NVMeKit issues goes through the typed wrappers in
+// CNVMeShim (nvmekit_vfio_*); this file owns the fds and the order of operations.
+
+/// A VFIO container with one group attached. Closed when the device and every DMA mapping let go of it.
+final class VFIOContainer: @unchecked Sendable {
+    let fd: Int32
+    let groupFD: Int32
+    let group: Int
+    init(fd: Int32, groupFD: Int32, group: Int) { self.fd = fd; self.groupFD = groupFD; self.group = group }
+    deinit {
+        _ = nvmekit_vfio_group_unset_container(groupFD)
+        _ = nvmekit_close(groupFD)
+        _ = nvmekit_close(fd)
+    }
+}
+
+/// Maps DMA memory into the IOMMU at IOVAs from an `IOVAAllocator` over the container's valid ranges.
+final class VFIOType1Mapper: DMAMapper, @unchecked Sendable {
+    let name = "vfio"
+    let container: VFIOContainer
+    private let iova: Mutex<IOVAAllocator>
+
+    init(container: VFIOContainer) throws {
+        self.container = container
+        var pgsizes: UInt64 = 0
+        var starts = [UInt64](repeating: 0, count: Int(NVMEKIT_MAX_IOVA_RANGES))
+        var ends = starts
+        var n: UInt32 = 0
+        let r = nvmekit_vfio_iommu_info(container.fd, &pgsizes, &starts, &ends, UInt32(NVMEKIT_MAX_IOVA_RANGES), &n)
+        guard r == 0 else { throw PlatformError.system(what: "VFIO_IOMMU_GET_INFO", errno: Errno(rawValue: -r)) }
+        // VFIO reports inclusive ends; without the capability assume a 39-bit space (the smallest VT-d width).
+        let windows = n == 0 ? [IOVAAllocator.Range(start: 0, end: 1 << 39)]
+            : (0..<Int(n)).map { IOVAAllocator.Range(start: starts[$0], end: ends[$0] == .max ? .max : ends[$0] + 1) }
+        // Start at 4 GiB: addresses that fit in 32 bits stay free, so truncation bugs hit unmapped IOVA.
+        iova = Mutex(IOVAAllocator(windows: windows, reserved: [IOVAAllocator.x86MSIWindow, .init(start: 0, end: 1 << 32)]))
+    }
+
+    func map(hostAddress: UInt, length: Int, pageSize: Int) throws -> [DMARegion.Segment] {
+        guard let bus = iova.withLock({ $0.allocate(length: UInt64(length), alignment: UInt64(pageSize)) }) else {
+            throw PlatformError.unsupported("IOVA space exhausted mapping \(formatBytes(length))")
+        }
+        let r = nvmekit_vfio_dma_map(container.fd, hostAddress, bus, UInt64(length))
+        guard r == 0 else {
+            iova.withLock { _ = $0.release(bus) }
+            throw PlatformError.system(what: "VFIO_IOMMU_MAP_DMA of \(formatBytes(length)) at IOVA 0x\(String(bus, radix: 16))",
+                                       errno: Errno(rawValue: -r))
+        }
+        return [.init(offset: 0, busAddress: bus, length: length)]
+    }
+
+    func unmap(hostAddress: UInt, length: Int, segments: [DMARegion.Segment]) {
+        for s in segments {
+            _ = nvmekit_vfio_dma_unmap(container.fd, s.busAddress, UInt64(s.length))
+            iova.withLock { _ = $0.release(s.busAddress) }
+        }
+    }
+}
+
+/// Config space through the VFIO config region (vfio-pci virtualizes parts of it, e.g. the MSI-X enable bit).
+final class VFIOConfigSpace: ConfigSpace, @unchecked Sendable {
+    let fd: Int32
+    let offset: UInt64
+    let length: Int
+    init(fd: Int32, offset: UInt64, length: Int) { self.fd = fd; self.offset = offset; self.length = length }
+
+    private func read(_ o: Int, _ n: Int) throws -> [UInt8] {
+        var b = [UInt8](repeating: 0, count: n)
+        let r = nvmekit_pread(fd, &b, n, offset + UInt64(o))
+        guard r == n else {
+            throw PlatformError.system(what: "VFIO config read at 0x\(String(o, radix: 16))", errno: r < 0 ? Errno(rawValue: Int32(-r)) : .ioError)
+        }
+        return b
+    }
+    private func write(_ o: Int, _ b: [UInt8]) throws {
+        let r = nvmekit_pwrite(fd, b, b.count, offset + UInt64(o))
+        guard r == b.count else {
+            throw PlatformError.system(what: "VFIO config write at 0x\(String(o, radix: 16))", errno: r < 0 ? Errno(rawValue: Int32(-r)) : .ioError)
+        }
+    }
+    func read8(at o: Int) throws -> UInt8 { try read(o, 1)[0] }
+    func read16(at o: Int) throws -> UInt16 { le16(try read(o, 2), 0) }
+    func read32(at o: Int) throws -> UInt32 { le32(try read(o, 4), 0) }
+    func write8(_ v: UInt8, at o: Int) throws { try write(o, [v]) }
+    func write16(_ v: UInt16, at o: Int) throws { try write(o, [UInt8(v & 0xFF), UInt8(v >> 8)]) }
+    func write32(_ v: UInt32, at o: Int) throws { try write(o, (0..<4).map { UInt8((v >> (8 * UInt32($0))) & 0xFF) }) }
+}
+
+/// An NVMe function opened through vfio-pci, with the IOMMU (type1) or in no-IOMMU mode.
+public final class VFIODevice: NVMeDevice, @unchecked Sendable {
+    public let address: String
+    public let backend: String
+    public let bar0: any RegisterSpace
+    public let dma: any DMAAllocator
+    public let interrupts: any InterruptSource
+    public let config: (any ConfigSpace)?
+    public let supportedResets: Set<FunctionResetKind>
+    /// The MSI-X capability from config space (nil when the function has none).
+    public let msix: PCIExpressMSIX?
+    /// Vectors VFIO reports per IRQ index (INTx, MSI, MSI-X).
+    public let irqCounts: [InterruptKind: Int]
+    /// BAR0 size from VFIO region info.
+    public let bar0Size: Int
+
+    private let deviceFD: Int32
+    private let container: VFIOContainer
+    private let closed = Mutex(false)
+
+    /// The MSI-X table location as the capability gives it.
+    public typealias PCIExpressMSIX = MSIXCapability
+
+    init(address a: PCIAddress, noIOMMU: Bool, options: DeviceOptions, bus: PCIBus) throws {
+        address = a.description
+        backend = noIOMMU ? "noiommu" : "vfio"
+        let files = bus.files
+
+        // The group node: /dev/vfio/N (type1) or /dev/vfio/noiommu-N.
+        guard let group = bus.iommuGroup(of: a) else {
+            throw noIOMMU ? PlatformError.noIOMMUModeDisabled : PlatformError.iommuOff(address: address)
+        }
+        let groupPath = noIOMMU ? "/dev/vfio/noiommu-\(group)" : "/dev/vfio/\(group)"
+        if !files.exists(groupPath) {
+            if !noIOMMU && files.exists("/dev/vfio/noiommu-\(group)") { throw PlatformError.iommuOff(address: address) }
+            if noIOMMU { throw PlatformError.noIOMMUModeDisabled }
+            throw PlatformError.unsupported("\(groupPath) does not exist although \(address) is in IOMMU group \(group); "
+                + "is it bound to vfio-pci? `nvmekit bind --driver vfio \(address)`")
+        }
+        if !files.isAccessible("/dev/vfio/vfio", write: true) {
+            throw PlatformError.notRoot(operation: "Opening the VFIO container", path: "/dev/vfio/vfio")
+        }
+        if !files.isAccessible(groupPath, write: true) {
+            throw PlatformError.notRoot(operation: "Opening VFIO group \(group) of \(address)", path: groupPath)
+        }
+
+        let cfd = nvmekit_vfio_open_container()
+        guard cfd >= 0 else { throw PlatformError.system(what: "opening /dev/vfio/vfio", errno: Errno(rawValue: -cfd)) }
+        let apiVersion = nvmekit_vfio_get_api_version(cfd)
+        guard apiVersion == NVMEKIT_VFIO_API_VERSION else {
+            _ = nvmekit_close(cfd)
+            throw PlatformError.unsupported("VFIO API version \(apiVersion), expected \(NVMEKIT_VFIO_API_VERSION)")
+        }
+        let iommuType: UInt32 = noIOMMU ? UInt32(NVMEKIT_VFIO_NOIOMMU_IOMMU)
+            : (nvmekit_vfio_check_extension(cfd, UInt32(NVMEKIT_VFIO_TYPE1v2_IOMMU)) > 0 ? UInt32(NVMEKIT_VFIO_TYPE1v2_IOMMU) : UInt32(NVMEKIT_VFIO_TYPE1_IOMMU))
+        guard nvmekit_vfio_check_extension(cfd, iommuType) > 0 else {
+            _ = nvmekit_close(cfd)
+            if noIOMMU { throw PlatformError.noIOMMUModeDisabled }
+            throw PlatformError.unsupported("the VFIO container offers no type1 IOMMU: load it with `modprobe vfio_iommu_type1`")
+        }
+        let gfd = nvmekit_open(groupPath, 2)
+        guard gfd >= 0 else {
+            _ = nvmekit_close(cfd)
+            if gfd == -Errno.resourceBusy.rawValue {
+                throw PlatformError.unsupported("VFIO group \(group) (\(groupPath)) is already open in another process; close it first")
+            }
+            throw PlatformError.system(what: "opening \(groupPath)", errno: Errno(rawValue: -gfd))
+        }
+        var flags: UInt32 = 0
+        var r = nvmekit_vfio_group_status(gfd, &flags)
+        guard r == 0, flags & NVMEKIT_VFIO_GROUP_FLAGS_VIABLE != 0 else {
+            _ = nvmekit_close(gfd); _ = nvmekit_close(cfd)
+            if r != 0 { throw PlatformError.system(what: "VFIO_GROUP_GET_STATUS of group \(group)", errno: Errno(rawValue: -r)) }
+            throw PlatformError.groupNotViable(group: group, address: address, others: bus.groupMembers(group, except: a))
+        }
+        r = nvmekit_vfio_group_set_container(gfd, cfd)
+        guard r == 0 else {
+            _ = nvmekit_close(gfd); _ = nvmekit_close(cfd)
+            throw PlatformError.system(what: "VFIO_GROUP_SET_CONTAINER of group \(group)", errno: Errno(rawValue: -r))
+        }
+        let container = VFIOContainer(fd: cfd, groupFD: gfd, group: group)
+        r = nvmekit_vfio_set_iommu(cfd, iommuType)
+        guard r == 0 else {
+            let hint = r == -19 /* ENODEV */ ? " (is vfio_iommu_type1 loaded? `modprobe vfio_iommu_type1`)" : ""
+            throw PlatformError.system(what: "VFIO_SET_IOMMU type \(iommuType)\(hint)", errno: Errno(rawValue: -r))
+        }
+        let dfd = nvmekit_vfio_group_get_device_fd(gfd, address)
+        guard dfd >= 0 else {
+            throw PlatformError.system(what: "VFIO_GROUP_GET_DEVICE_FD for \(address)", errno: Errno(rawValue: -dfd))
+        }
+        self.container = container
+        self.deviceFD = dfd
+
+        var info = nvmekit_vfio_device_info()
+        r = nvmekit_vfio_device_info(dfd, &info)
+        guard r == 0 else { _ = nvmekit_close(dfd); throw PlatformError.system(what: "VFIO_DEVICE_GET_INFO", errno: Errno(rawValue: -r)) }
+
+        // Config space first: bus mastering must be on before any DMA (vfio-pci clears it when the fd is opened).
+        var cfgInfo = nvmekit_vfio_region_info()
+        r = nvmekit_vfio_region_info(dfd, UInt32(NVMEKIT_VFIO_PCI_CONFIG_REGION_INDEX), &cfgInfo)
+        guard r == 0 else { _ = nvmekit_close(dfd); throw PlatformError.system(what: "VFIO config region info", errno: Errno(rawValue: -r)) }
+        let cfg = VFIOConfigSpace(fd: dfd, offset: cfgInfo.offset, length: Int(cfgInfo.size))
+        config = cfg
+        if options.enableBusMaster { try cfg.enableMemoryAndBusMaster() }
+        let caps = try cfg.capabilities()
+        msix = caps.msix
+
+        // BAR0: map what the kernel lets us map, the rest through pread/pwrite.
+        var barInfo = nvmekit_vfio_region_info()
+        r = nvmekit_vfio_region_info(dfd, UInt32(NVMEKIT_VFIO_PCI_BAR0_REGION_INDEX), &barInfo)
+        guard r == 0, barInfo.size > 0 else {
+            _ = nvmekit_close(dfd)
+            throw PlatformError.system(what: "VFIO BAR0 region info", errno: Errno(rawValue: r == 0 ? 6 /* ENXIO */ : -r))
+        }
+        bar0Size = Int(barInfo.size)
+        var areas: [MappedBAR.Area] = []
+        if barInfo.flags & NVMEKIT_VFIO_REGION_FLAG_MMAP != 0 {
+            var wanted: [(Int, Int)] = [(0, Int(barInfo.size))]
+            if barInfo.sparse_count >= 0 {
+                let count = Int(barInfo.sparse_count)
+                var copy = barInfo
+                wanted = withUnsafePointer(to: &copy) { p in
+                    (0..<count).map { i in
+                        (Int(nvmekit_vfio_region_sparse_offset(p, Int32(i))), Int(nvmekit_vfio_region_sparse_size(p, Int32(i))))
+                    }
+                }
+            }
+            for (off, len) in wanted where len > 0 {
+                var err: Int32 = 0
+                if let p = nvmekit_mmap_device(dfd, len, barInfo.offset + UInt64(off), &err) {
+                    areas.append(.init(offset: off, length: len, base: nvmekit_address(p)))
+                }
+            }
+        }
+        let bar = MappedBAR(length: Int(barInfo.size), areas: areas, fd: dfd, fdOffset: barInfo.offset)
+        bar0 = bar
+        try bar.checkPresent(address: address)
+
+        // Interrupts.
+        var counts: [InterruptKind: Int] = [:]
+        for (kind, index) in [(InterruptKind.intx, NVMEKIT_VFIO_PCI_INTX_IRQ_INDEX), (.msi, NVMEKIT_VFIO_PCI_MSI_IRQ_INDEX),
+                              (.msix, NVMEKIT_VFIO_PCI_MSIX_IRQ_INDEX)] {
+            var f: UInt32 = 0, n: UInt32 = 0
+            if nvmekit_vfio_irq_info(dfd, UInt32(index), &f, &n) == 0 { counts[kind] = Int(n) }
+        }
+        irqCounts = counts
+        let order: [InterruptKind] = switch options.interrupts {
+        case .msix: [.msix, .msi, .intx]
+        case .msi: [.msi, .intx]
+        case .intx, .none: [.intx]
+        }
+        let kind = order.first { (counts[$0] ?? 0) > 0 } ?? .none
+        let index: UInt32 = switch kind {
+        case .msix: UInt32(NVMEKIT_VFIO_PCI_MSIX_IRQ_INDEX)
+        case .msi: UInt32(NVMEKIT_VFIO_PCI_MSI_IRQ_INDEX)
+        default: UInt32(NVMEKIT_VFIO_PCI_INTX_IRQ_INDEX)
+        }
+        let armedFDs = Mutex<[Int32]>([])
+        interrupts = EventInterruptSource(kind: kind, supportedVectors: kind == .none ? 0 : counts[kind] ?? 0, hooks: .init(
+            arm: { fds in
+                // MSI-X/MSI: VFIO enables the capability and routes each vector to its eventfd. Must precede CC.EN = 1.
+                let r = nvmekit_vfio_set_irq_eventfds(dfd, index, 0, UInt32(fds.count), fds)
+                guard r == 0 else {
+                    throw PlatformError.system(what: "VFIO_DEVICE_SET_IRQS (\(kind.rawValue), \(fds.count) vectors)", errno: Errno(rawValue: -r))
+                }
+                armedFDs.withLock { $0 = fds }
+            },
+            disarm: {
+                let r = nvmekit_vfio_disable_irqs(dfd, index)
+                armedFDs.withLock { $0 = [] }
+                guard r == 0 else { throw PlatformError.system(what: "VFIO_DEVICE_SET_IRQS disable", errno: Errno(rawValue: -r)) }
+            },
+            mask: { vector, masked in
+                if kind == .intx {
+                    let r = nvmekit_vfio_mask_irq(dfd, index, 0, 1, masked ? 1 : 0)
+                    guard r == 0 else { throw PlatformError.system(what: "VFIO INTx \(masked ? "mask" : "unmask")", errno: Errno(rawValue: -r)) }
+                    return
+                }
+                // vfio-pci owns the MSI-X table (writes to it through the BAR are dropped), so a vector is masked by
+                // detaching its eventfd: the kernel frees the IRQ, which masks the table entry; messages raised meanwhile
+                // stay pending in the PBA and fire when the eventfd is attached again.
+                let fd: Int32 = masked ? -1 : armedFDs.withLock { vector < $0.count ? $0[vector] : -1 }
+                var one = fd
+                let r = nvmekit_vfio_set_irq_eventfds(dfd, index, UInt32(vector), 1, &one)
+                guard r == 0 else { throw PlatformError.system(what: "VFIO_DEVICE_SET_IRQS vector \(vector) \(masked ? "mask" : "unmask")", errno: Errno(rawValue: -r)) }
+            },
+            acknowledge: { _ in
+                // INTx is automasked by VFIO when it fires: unmask so the next one can arrive.
+                if kind == .intx { _ = nvmekit_vfio_mask_irq(dfd, index, 0, 1, 0) }
+            }))
+
+        // DMA memory.
+        let mapper: any DMAMapper = noIOMMU ? try PagemapMapper() : try VFIOType1Mapper(container: container)
+        let numa = (try? bus.function(a))?.numaNode
+        dma = HugepageDMAAllocator(mapper: mapper, pageSize: options.dmaPageSize, numaNode: numa, files: files)
+
+        var resets: Set<FunctionResetKind> = []
+        if info.flags & NVMEKIT_VFIO_DEVICE_FLAGS_RESET != 0 { resets.insert(.flr) }
+        // A secondary bus reset needs a bridge above the function (not a root-bus device).
+        if let parent = try? files.readLink(PCIBus.devices + "/\(address)"),
+           let up = parent.split(separator: "/").dropLast().last, (try? PCIAddress(parsing: String(up))) != nil {
+            resets.insert(.hotReset)
+        }
+        supportedResets = resets
+    }
+
+    deinit { close() }
+
+    public func reset(_ kind: FunctionResetKind) throws {
+        switch kind {
+        case .flr:
+            let r = nvmekit_vfio_device_reset(deviceFD)
+            guard r == 0 else { throw PlatformError.system(what: "VFIO_DEVICE_RESET of \(address)", errno: Errno(rawValue: -r)) }
+        case .hotReset:
+            var g = container.groupFD
+            let r = nvmekit_vfio_hot_reset(deviceFD, &g, 1)
+            guard r == 0 else { throw PlatformError.system(what: "VFIO_DEVICE_PCI_HOT_RESET of \(address)", errno: Errno(rawValue: -r)) }
+        case .powerCycle:
+            throw PlatformError.unsupported("\(backend) cannot power-cycle \(address); the VM harness can (QMP device_del/device_add)")
+        }
+        // The reset clears PCI COMMAND; restore memory space and bus mastering.
+        try config?.enableMemoryAndBusMaster()
+    }
+
+    public func close() {
+        let already = closed.withLock { c in defer { c = true }; return c }
+        if already { return }
+        try? interrupts.disable()
+        _ = nvmekit_close(deviceFD)
+    }
+}
