@@ -331,6 +331,14 @@ public struct IntegrityMismatch: Sendable, Hashable, CustomStringConvertible {
     public var sqe: [UInt32]? = nil
     public var cqe: [UInt32]? = nil
 
+    public init(nsid: UInt32, lba: UInt64, blockIndexInCommand: Int, expected: LBAState, alternative: LBAState? = nil,
+                kind: Kind, header: BlockStamp.Header? = nil, firstDifferingByte: Int? = nil, firstBytes: [UInt8],
+                sqe: [UInt32]? = nil, cqe: [UInt32]? = nil) {
+        self.nsid = nsid; self.lba = lba; self.blockIndexInCommand = blockIndexInCommand; self.expected = expected
+        self.alternative = alternative; self.kind = kind; self.header = header
+        self.firstDifferingByte = firstDifferingByte; self.firstBytes = firstBytes; self.sqe = sqe; self.cqe = cqe
+    }
+
     public var kindDescription: String {
         switch kind {
         case .wrongLBA(let f): return "block carries LBA \(f)"
