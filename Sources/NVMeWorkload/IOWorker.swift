@@ -261,10 +261,12 @@ public final class IOWorker: @unchecked Sendable {
                     posted &+= 1
                 }
                 if posted > 0 {
-                    queuePair.sq.ring()
+                    // Account the time before the doorbell at the old depth; from here on `posted` more are out
+                    // (a device may complete them while the doorbell write is still in progress).
                     let t = TickClock.now()
                     qdIntegral += Double(inflight - posted) * Double(t &- lastTick)
                     lastTick = t
+                    queuePair.sq.ring()
                 }
             }
             if inflight == 0 && (stopRequested || submitted >= ioLimit) { break loop }
@@ -308,7 +310,6 @@ public final class IOWorker: @unchecked Sendable {
         if c.commandLogCapacity > 0 { result.commandLog = queuePair.log.entries.map(LoggedCommand.init) }
         control.completed.store(result.ios, ordering: .relaxed)
         control.mismatches.store(result.mismatchCount, ordering: .relaxed)
-        control.finished.store(true, ordering: .releasing)
         return result
     }
 

@@ -126,7 +126,10 @@ public final class Workload: @unchecked Sendable {
         let results = ResultSlots(count: workers.count)
         for (i, w) in workers.enumerated() {
             let control = controls[i]
-            let t = Thread { results.set(i, w.run(control: control)) }
+            let t = Thread {
+                results.set(i, w.run(control: control))
+                control.finished.store(true, ordering: .releasing)   // after the result is stored
+            }
             t.name = "nvmekit-io-\(i)"
             t.stackSize = 1 << 20
             t.start()

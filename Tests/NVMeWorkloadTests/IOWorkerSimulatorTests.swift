@@ -117,10 +117,10 @@ struct IOWorkerSimulatorTests {
     }
 
     @Test func littlesLawHoldsOnARealRun() throws {
-        let (_, c) = try Self.open()
+        let (_, c) = try Self.open(nullIO: true)
         defer { c.close() }
         var store = IntegrityStore()
-        var cfg = Self.config(.readOnly, ios: 200_000, qd: 8)
+        var cfg = Self.config(.readOnly, ios: 30_000, qd: 8)
         cfg.verify = false
         let r = try Workload(controller: c, configuration: cfg).run(integrity: &store)
         let law = r.total.littlesLaw
