@@ -74,10 +74,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Generators, oracles, runner, repro files and minimiser for malformed commands, doorbells and init sequences.
+        .target(
+            name: "NVMeFuzz",
+            dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"],
+            swiftSettings: strict),
+
         .executableTarget(
             name: "NVMeKitCLI",
             dependencies: [
-                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeWorkload",
+                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeFuzz", "NVMeWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -87,6 +93,7 @@ let package = Package(
         .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMeWorkloadTests", dependencies: ["NVMeWorkload", "NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
+        .testTarget(name: "NVMeFuzzTests", dependencies: ["NVMeFuzz", "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"]),
         // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
         .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform"]),
     ],

@@ -384,6 +384,7 @@ struct ControllerState {
         maskedEventTypes = 0
         delayed.removeAll()
         resetFeatures()
+        firmware.activatePendingOnReset(subsystem: false)
         statistics.controllerResets += 1
     }
 

@@ -45,6 +45,10 @@ struct SMARTCounters {
         hostWriteCommands += 1; bytesWritten += UInt64(bytes)
         dataUnitsWritten = (bytesWritten / 512 + 999) / 1000
     }
+    mutating func recomputeDataUnits() {
+        dataUnitsRead = (bytesRead / 512 + 999) / 1000
+        dataUnitsWritten = (bytesWritten / 512 + 999) / 1000
+    }
 }
 
 /// Firmware slots and pending activation — Base §5.11/§5.12, Firmware Slot log Figure 209.

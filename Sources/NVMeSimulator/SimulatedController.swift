@@ -20,6 +20,8 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
     /// The DMA allocator and the address space the controller reaches host memory through.
     public let memory: any DMAAllocator & DMAAddressSpace
     public let simulatedInterrupts: EventInterruptSource
+    /// Where namespaces, firmware slots and SMART counters persist between processes, if anywhere.
+    public let stateFile: String?
     let state: Mutex<ControllerState>
     private var registerSpace: SimulatedRegisterSpace!
     private let modeState: Mutex<(mode: ExecutionMode, poller: SimulatorThread?, clock: SimulatorThread?)>
@@ -32,14 +34,30 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
     ///   - configuration: CAP, namespaces, execution mode and the rest; defaults as QEMU 7.2.
     ///   - memory: where DMA memory comes from; by default a fresh `HeapDMAAllocator` (simulated bus addresses).
     ///   - address: the name the device reports (`sim0`).
-    public init(configuration: SimulatorConfiguration = SimulatorConfiguration(),
+    public convenience init(configuration: SimulatorConfiguration = SimulatorConfiguration(),
                 memory: (any DMAAllocator & DMAAddressSpace)? = nil, address: String = "sim0") throws {
+        try self.init(configuration: configuration, memory: memory, address: address, stateFile: nil)
+    }
+
+    /// A controller whose namespaces (layout and data), firmware slots and SMART counters persist in `stateFile`:
+    /// loaded from it when it exists (its namespaces replace `configuration.namespaces`), written back by
+    /// `saveState()` and `close()`. Each process starts as after a power cycle. One process at a time per file.
+    public convenience init(stateFile: String, configuration: SimulatorConfiguration = SimulatorConfiguration(),
+                            memory: (any DMAAllocator & DMAAddressSpace)? = nil, address: String = "sim0") throws {
+        try self.init(configuration: configuration, memory: memory, address: address, stateFile: Optional(stateFile))
+    }
+
+    private init(configuration: SimulatorConfiguration, memory: (any DMAAllocator & DMAAddressSpace)?,
+                 address: String, stateFile: String?) throws {
         self.address = address
+        self.stateFile = stateFile
         self.configuration = configuration
         let mem = memory ?? HeapDMAAllocator()
         self.memory = mem
         simulatedInterrupts = EventInterruptSource(kind: .msix, supportedVectors: configuration.interruptVectors)
-        state = Mutex(ControllerState(configuration: configuration, bus: BusMemory(space: mem)))
+        var initial = ControllerState(configuration: configuration, bus: BusMemory(space: mem))
+        if let path = stateFile, let bytes = try StateFile.load(path) { try initial.decodeState(bytes, path: path) }
+        state = Mutex(initial)
         modeState = Mutex((configuration.executionMode, nil, nil))
         let fd = nvmekit_eventfd_create(1)
         guard fd >= 0 else { throw PlatformError.system(what: "eventfd for the simulator's poller", errno: .init(rawValue: -fd)) }
@@ -69,9 +87,24 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
         withState { $0.functionReset(powerCycle: kind == .powerCycle) }
     }
 
+    /// Stops the threads, disarms interrupts and, with a state file, saves it (a failure to save is reported by
+    /// `saveState()`; `close()` cannot throw, so call `saveState()` first when the outcome matters).
     public func close() {
         stopThreads()
         try? simulatedInterrupts.disable()
+        try? saveState()
+    }
+
+    /// Writes namespaces, firmware slots and SMART counters to `stateFile` (nothing without one). A sanitize still
+    /// running completes first.
+    public func saveState() throws {
+        guard let path = stateFile else { return }
+        let bytes = withState { s -> [UInt8] in
+            s.advanceBackgroundOperations()
+            if s.sanitize.inProgress { s.finishSanitize() }
+            return s.encodeState()
+        }
+        try StateFile.save(bytes, to: path)
     }
 
     // MARK: Execution

@@ -26,6 +26,11 @@ final class TestHost {
         dstrd = configuration.cap.dstrd
     }
 
+    init(sim: SimulatedController) {
+        self.sim = sim
+        dstrd = sim.configuration.cap.dstrd
+    }
+
     deinit { sim.close() }
 
     func region(_ length: Int) throws -> DMARegion { try sim.dma.allocate(length: length, alignment: 4096) }
@@ -83,6 +88,16 @@ final class TestHost {
         let c = reap(qid)
         if c != nil { ringCQ(qid) }
         return c
+    }
+
+    /// Post + ring, then every completion that arrived, by CID (for commands that also complete an AER).
+    func runCollecting(_ sqe: SubmissionQueueEntry, qid: UInt16 = 0) -> (UInt16, [UInt16: CompletionQueueEntry]) {
+        let cid = post(sqe, qid: qid)
+        ring(qid)
+        var got: [UInt16: CompletionQueueEntry] = [:]
+        while let c = reap(qid) { got[c.cid] = c }
+        ringCQ(qid)
+        return (cid, got)
     }
 
     // MARK: Command builders (raw dwords, spec offsets)

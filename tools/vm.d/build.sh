@@ -191,6 +191,7 @@ sources_stamp() {
 
 # The debug test binary (Swift Testing and XCTest exist only as shared libraries, so it cannot be static).
 ensure_test_binary() {
+    [ "${VM_NO_BUILD:-0}" = 1 ] && [ -x "$TEST_BINARY" ] && return 0
     local stamp=$VM_CACHE/stamps/test-binary s; s=$(sources_stamp)
     if [ -x "$TEST_BINARY" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$s" ]; then return 0; fi
     vm_note "swift build --build-tests (test binary for the guest)"

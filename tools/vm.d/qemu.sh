@@ -19,7 +19,7 @@ QEMU=${NVMEKIT_QEMU:-qemu-system-x86_64}
 qemu_args() {
     local run=$1 backend=$2 ctrls=$3
     local iommu=off; [ "$backend" = vfio ] && iommu=on
-    local append="console=ttyS0 quiet panic=-1 intel_iommu=$iommu NVMEKIT_BACKEND=$backend"
+    local append="console=ttyS0 quiet panic=-1 no_timer_check intel_iommu=$iommu NVMEKIT_BACKEND=$backend"
     [ -n "${NVMEKIT_HUGEPAGES:-}" ] && append+=" NVMEKIT_HUGEPAGES=$NVMEKIT_HUGEPAGES"
     QARGS=(-machine q35,kernel-irqchip=split -accel tcg -cpu qemu64,+rdrand -m "$VM_MEM" -smp 2
            -nodefaults -display none -no-reboot
@@ -49,6 +49,16 @@ make_disks() { # fresh sparse images per boot: every run starts from zeroed medi
     truncate -s 256M "$run/b-ns1.img"
 }
 
+# The QEMU command line, one option per line, shell-quoted only where needed (for logs and docs).
+qemu_cmdline_pretty() {
+    local a out="$QEMU"
+    for a in "${QARGS[@]}"; do
+        [[ $a == -* ]] && out+=$' \\\n   '
+        if [[ $a =~ [[:space:]\'\"] ]]; then out+=" '$a'"; else out+=" $a"; fi
+    done
+    echo "$out"
+}
+
 # Quote each word for the guest's sh (POSIX single quotes).
 sh_quote() { local a out=""; for a in "$@"; do out+="'${a//\'/\'\\\'\'}' "; done; echo "$out"; }
 
@@ -62,14 +72,18 @@ vm_boot() {
     command -v "$QEMU" >/dev/null || vm_die "$QEMU not found (apt-get install qemu-system-x86)"
 
     local t0=$SECONDS layers=()
+    # Swift builds first (SwiftPM locks .build itself), then the cache under its lock.
+    [ "$with_nvmekit" = 1 ] && ensure_nvmekit
+    [ "$with_tests" = 1 ] && ensure_test_binary
     cache_lock
     ensure_kernel
     layers+=("$(base_layer)")
     [ "$backend" = kernel ] && layers+=("$(fio_layer)")
     if [ "$backend" = noiommu ]; then ensure_noiommu_vfio; layers+=("$(noiommu_layer)"); fi
-    if [ "$with_nvmekit" = 1 ]; then ensure_nvmekit; layers+=("$(nvmekit_layer)"); fi
-    if [ "$with_tests" = 1 ]; then ensure_test_binary; layers+=("$(tests_layer)"); fi
+    [ "$with_nvmekit" = 1 ] && layers+=("$(nvmekit_layer)")
+    [ "$with_tests" = 1 ] && layers+=("$(tests_layer)")
     cache_unlock
+    local l; for l in "${layers[@]}"; do [ -f "$l" ] || vm_die "an initramfs layer failed to build (see above)"; done
     local prep=$((SECONDS - t0))
 
     mkdir -p "$VM_CACHE/runs" "$VM_CACHE/logs"
@@ -83,7 +97,7 @@ vm_boot() {
     : > "$run/output"; : > "$run/control"; : > "$run/console.log"
 
     qemu_args "$run" "$backend" "$ctrls"
-    printf '%q ' "$QEMU" "${QARGS[@]}" > "$run/qemu-cmdline"
+    qemu_cmdline_pretty > "$run/qemu-cmdline"
     local tb=$SECONDS
     timeout -k 5 "$timeout" "$QEMU" "${QARGS[@]}" > "$run/qemu.stderr" 2>&1 &
     local qpid=$!
@@ -114,15 +128,16 @@ vm_boot() {
         mkdir -p "$outbox"
         awk -v dir="$outbox" '
             /^NVMEKIT_FILE_END$/ { if (f) close(f); f = ""; next }
-            /^NVMEKIT_FILE / { f = dir "/" $2 ".b64"; printf "" > f; next }
+            /^NVMEKIT_FILE / { f = dir "/" $2 ".b64"; d = f; sub(/\/[^\/]*$/, "", d)
+                               system("mkdir -p \"" d "\""); printf "" > f; next }
             f { print >> f }' "$run/control.txt"
         local b
-        for b in "$outbox"/*.b64; do [ -e "$b" ] || continue; base64 -d "$b" > "${b%.b64}" && rm -f "$b"; done
+        find "$outbox" -name '*.b64' -type f | while read -r b; do base64 -d "$b" > "${b%.b64}" && rm -f "$b"; done
     fi
 
     local log; log="$VM_CACHE/logs/$(basename "$run").log"
     { echo "# tools/vm $backend controllers=$ctrls status=$rc prep=${prep}s boot-to-result=${boot}s"
-      echo "# qemu: $(cat "$run/qemu-cmdline")"
+      echo "# qemu command line:"; sed 's/^/#   /' "$run/qemu-cmdline"
       sed -n 's/^\(NVMEKIT_\(START\|DONE\|EXIT\|SETUP_FAILED\).*\)/# \1/p' "$run/control.txt"
       echo "# ---- console (ttyS0) + dmesg ----"; tr -d '\r' < "$run/console.log"
       echo "# ---- qemu stderr ----"; cat "$run/qemu.stderr"; } > "$log"
@@ -170,8 +185,9 @@ vm_build_cli() {
 }
 
 vm_topology_cli() {
-    local backend=${2:-vfio}
-    KDIR='$KDIR'; qemu_args '$RUN' "$backend" ab; printf '%q ' "$QEMU" "${QARGS[@]}"; echo
+    local backend=vfio
+    [ "${1:-}" = --backend ] && backend=$2
+    KDIR='<cache>/kernel/<abi>'; qemu_args '<run>' "$backend" ab; qemu_cmdline_pretty
 }
 
 # tools/vm test: the Swift Testing tests of Tests/DeviceTests, inside the guest, on one backend.
@@ -190,7 +206,8 @@ vm_test_cli() {
         esac
     done
     ensure_host_packages
-    if [ "$build" = 1 ]; then cache_lock; ensure_test_binary; cache_unlock; fi
+    [ "$build" = 1 ] && ensure_test_binary
+    [ "$build" = 0 ] && export VM_NO_BUILD=1
     [ -x "$TEST_BINARY" ] || vm_die "no test binary at $TEST_BINARY (run: swift build --build-tests)"
     # Only the device tests run in the guest. Swift Testing ignores unknown flags silently, so every flag used here
     # is checked below by its effect: the xUnit file must come back and must contain at least one test case.
@@ -220,6 +237,44 @@ vm_test_cli() {
     return "$rc"
 }
 
+# tools/vm capture-fixtures: QEMU's Identify data, log pages and PCI config space, as nvme-cli reads them on the
+# kernel backend, saved under Fixtures/qemu/ with PROVENANCE.md.
 vm_capture_fixtures() {
-    vm_die "capture-fixtures: not implemented yet"
+    local dest=$REPO/Fixtures/qemu
+    ensure_host_packages
+    local outbox; outbox=$(mktemp -d)
+    VM_WITH_NVMEKIT=0 vm_boot kernel ab 300 "$outbox" 0 "" "$(cat "$VMD/capture-fixtures.sh")" || {
+        rm -rf "$outbox"; vm_die "fixture capture failed in the guest (see above)"; }
+    mkdir -p "$dest"
+    rm -rf "$dest/controller-a" "$dest/controller-b"
+    cp -r "$outbox"/. "$dest/"; rm -rf "$outbox"
+    qemu_args '<run>' kernel ab
+    local qver; qver=$("$QEMU" -version | head -1)
+    { echo "# Provenance of Fixtures/qemu"
+      echo
+      echo "Captured by \`tools/vm capture-fixtures\` on $(date -u +%Y-%m-%d) (UTC): nvme-cli's raw (\`-b\`) and JSON (\`-o json\`)"
+      echo "output of QEMU's emulated NVMe controllers, read through the guest's in-kernel nvme driver (kernel backend),"
+      echo "plus each controller's PCI configuration space from sysfs (\`config\`, 4096 bytes read as root)."
+      echo "Every boot starts from zeroed sparse media, so the log pages show a controller that only the kernel's probe and"
+      echo "these commands have touched."
+      echo
+      echo "- QEMU: $qver (Debian package qemu-system-x86 $(dpkg-query -W -f='${Version}' qemu-system-x86))"
+      echo "- nvme-cli: $(tr '\n' ' ' < "$dest/nvme-cli-version.txt")(Debian package nvme-cli $(dpkg-query -W -f='${Version}' nvme-cli))"
+      echo "- guest kernel: linux-image-$ABI-amd64 $(cat "$KDIR/version")"
+      echo "- controller-a: serial NVMEKIT0, nsid 1 = 512-byte LBAs, nsid 2 = 4096-byte LBAs + 8 bytes metadata"
+      echo "- controller-b: serial NVMEKIT1, nsid 1 = zoned (ZNS), 4096-byte LBAs, 16 MiB zones"
+      echo
+      echo "Files per controller: \`id-ctrl\` (Identify Controller, CNS 01h), \`id-ns-N\` (Identify Namespace, CNS 00h),"
+      echo "\`ns-descs-N\` (Namespace Identification Descriptor list, CNS 03h), \`smart-log\` (LID 02h), \`error-log\`"
+      echo "(LID 01h), \`fw-log\` (LID 03h), \`effects-log\` (Commands Supported and Effects, LID 05h), \`zns-id-ctrl\` /"
+      echo "\`zns-id-ns-N\` (I/O Command Set specific Identify, CSI 02h), \`pci-config.bin\`; \`.bin\` is the raw data,"
+      echo "\`.json\` nvme-cli's decoding of the same command."
+      echo
+      echo "QEMU command line (\`<run>\` is a per-boot scratch directory):"
+      echo
+      echo '```'
+      qemu_cmdline_pretty | sed "s|$KDIR|<cache>/kernel/$ABI|g"
+      echo '```'
+    } > "$dest/PROVENANCE.md"
+    find "$dest" -type f | sort | sed "s|^$REPO/||"
 }
