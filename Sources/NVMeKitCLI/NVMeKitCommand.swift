@@ -14,5 +14,6 @@ struct NVMeKitCommand: ParsableCommand {
             CmdlogCommand.self,
             DemoCommand.self,
             IOCommand.self,
+            FuzzCommand.self,
         ])
 }
