@@ -15,5 +15,6 @@ struct NVMeKitCommand: ParsableCommand {
             DemoCommand.self,
             IOCommand.self,
             FuzzCommand.self,
+            ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
         ])
 }
