@@ -13,5 +13,6 @@ struct NVMeKitCommand: ParsableCommand {
             ResetCommand.self,
             CmdlogCommand.self,
             DemoCommand.self,
+            QueueBenchCommand.self,
         ])
 }
