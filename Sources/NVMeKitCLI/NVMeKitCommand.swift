@@ -14,5 +14,7 @@ struct NVMeKitCommand: ParsableCommand {
             CmdlogCommand.self,
             DemoCommand.self,
             QueueBenchCommand.self,
+            FuzzCommand.self,
+            ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
         ])
 }
