@@ -14,7 +14,9 @@ struct NVMeKitCommand: ParsableCommand {
             CmdlogCommand.self,
             DemoCommand.self,
             QueueBenchCommand.self,
+            IOCommand.self,
             FuzzCommand.self,
             ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
+            DecodeCommand.self,
         ])
 }
