@@ -92,7 +92,7 @@ public struct SimulatorConfiguration: Sendable, Hashable {
     public var namespaces: [NamespaceConfiguration]
     /// Complete I/O commands without moving data or touching storage (measures the driver's own per-IO cost).
     public var nullIO: Bool
-    /// Composite temperature reported in the SMART log, in kelvin.
+    /// Composite temperature reported in the SMART log, in kelvin (QEMU reports 323 K).
     public var temperatureKelvin: UInt16
     /// Firmware slots (FRMW.NOFS, 1-7); slot 1 is read-only like QEMU's.
     public var firmwareSlots: Int
@@ -109,7 +109,7 @@ public struct SimulatorConfiguration: Sendable, Hashable {
                 interruptVectors: Int = 65, maxIOQueuePairs: Int = 64, mdts: UInt8 = 7, aerl: UInt8 = 3,
                 serialNumber: String = "NVMEKITSIM0", modelNumber: String = "NVMeKit Simulated Ctrl",
                 firmwareRevision: String = "1.0", namespaces: [NamespaceConfiguration] = [NamespaceConfiguration()],
-                nullIO: Bool = false, temperatureKelvin: UInt16 = 296, firmwareSlots: Int = 3,
+                nullIO: Bool = false, temperatureKelvin: UInt16 = 323, firmwareSlots: Int = 3,
                 sanitizeDuration: Duration = .milliseconds(200), selfTestDuration: Duration = .milliseconds(100),
                 totalCapacityBytes: UInt64 = 4 << 30) {
         self.cap = cap; self.version = version; self.executionMode = executionMode; self.readyDelay = readyDelay
