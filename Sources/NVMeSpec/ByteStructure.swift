@@ -1,0 +1,93 @@
+/// A fixed-size on-the-wire data structure (Identify data, log pages) kept as its raw bytes, with spec-named
+/// properties that read and write little-endian fields at their spec offsets. Reserved and vendor-specific bytes
+/// survive a decode → encode round trip untouched.
+public protocol ByteStructure: Hashable, Sendable {
+    /// Size of the structure in bytes.
+    static var size: Int { get }
+    /// The wire bytes (always `size` long).
+    var bytes: [UInt8] { get set }
+    /// An all-zero structure.
+    init()
+}
+
+extension ByteStructure {
+    /// Decodes from at least `size` bytes (extra bytes are ignored); nil when shorter.
+    public init?(bytes: some Collection<UInt8>) {
+        guard bytes.count >= Self.size else { return nil }
+        self.init()
+        self.bytes = Array(bytes.prefix(Self.size))
+    }
+
+    @inline(__always)
+    public func le<T: FixedWidthInteger>(_ offset: Int, as: T.Type = T.self) -> T { readLE(bytes, offset, as: T.self) }
+
+    @inline(__always)
+    public mutating func setLE<T: FixedWidthInteger>(_ offset: Int, _ value: T) {
+        for i in 0..<(T.bitWidth / 8) { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (i * 8)) }
+    }
+
+    /// An ASCII field as stored, up to the first NUL (trailing spaces kept, as nvme-cli prints them).
+    public func ascii(_ offset: Int, _ length: Int) -> String {
+        let slice = bytes[offset..<(offset + length)]
+        let end = slice.firstIndex(of: 0) ?? slice.endIndex
+        return String(decoding: slice[..<end], as: UTF8.self)
+    }
+
+    /// Writes `string` into a `length`-byte field, truncated, padded with `pad` (spaces for SN/MN/FR, NUL for NQNs).
+    public mutating func setASCII(_ offset: Int, _ length: Int, _ string: String, pad: UInt8 = 0x20) {
+        let utf8 = Array(string.utf8.prefix(length))
+        for i in 0..<length { bytes[offset + i] = i < utf8.count ? utf8[i] : pad }
+    }
+
+    /// Raw bytes `offset..<offset+length`.
+    public func raw(_ offset: Int, _ length: Int) -> [UInt8] { Array(bytes[offset..<(offset + length)]) }
+
+    public mutating func setRaw(_ offset: Int, _ length: Int, _ value: [UInt8]) {
+        for i in 0..<length { bytes[offset + i] = i < value.count ? value[i] : 0 }
+    }
+}
+
+/// One named value of a decoded structure, for printing and JSON. Names are the spec mnemonics (or nvme-cli's JSON
+/// keys where noted), in the structure's order.
+public struct ReportField: Hashable, Sendable {
+    public var name: String
+    public var value: ReportValue
+    public init(_ name: String, _ value: ReportValue) { self.name = name; self.value = value }
+    public init(_ name: String, _ v: some BinaryInteger) { self.init(name, .int(Int(truncatingIfNeeded: v))) }
+    public init(_ name: String, _ s: String) { self.init(name, .string(s)) }
+    public init(_ name: String, _ b: Bool) { self.init(name, .int(b ? 1 : 0)) }
+}
+
+public indirect enum ReportValue: Hashable, Sendable, CustomStringConvertible {
+    case int(Int)
+    case uint(UInt64)
+    case double(Double)
+    case string(String)
+    case objects([[ReportField]])
+
+    public var description: String {
+        switch self {
+        case .int(let v): "\(v)"
+        case .uint(let v): "\(v)"
+        case .double(let v): v == v.rounded() && abs(v) < 1e18 ? "\(Int64(v))" : "\(v)"
+        case .string(let s): s
+        case .objects(let o): "[\(o.count) entries]"
+        }
+    }
+}
+
+/// A decoded structure that can list its fields.
+public protocol FieldReport {
+    /// Every field in spec order, named by its spec mnemonic.
+    var reportFields: [ReportField] { get }
+}
+
+/// Hex string of bytes in order (`0011aabb…`), as nvme-cli prints EUI64/NGUID.
+public func hexString(_ bytes: [UInt8]) -> String {
+    bytes.map { hexDigits(UInt64($0), width: 2).lowercased() }.joined()
+}
+
+extension UInt128 {
+    /// Lossy conversion for JSON (nvme-cli prints 128-bit counters as doubles).
+    var doubleValue: Double { Double(UInt64(truncatingIfNeeded: self >> 64)) * 18446744073709551616.0 + Double(UInt64(truncatingIfNeeded: self)) }
+}
