@@ -127,7 +127,7 @@ enum Status {
     static let invalidLogPage = specific(0x09)
     static let invalidFormat = specific(0x0A)
     static let firmwareActivationRequiresConventionalReset = specific(0x0B, dnr: false)
-    static let invalidQueueDeletion = specific(0x0C)
+    static let invalidQueueDeletion = specific(0x0C, dnr: false)   // no DNR, as QEMU: retry after deleting the SQs
     static let featureNotSaveable = specific(0x0D)
     static let featureNotChangeable = specific(0x0E)
     static let firmwareActivationRequiresNSSR = specific(0x10, dnr: false)
@@ -155,7 +155,7 @@ enum Status {
     static let invalidZoneStateTransition = specific(0xBF)
 
     static let unrecoveredReadError = media(0x81, dnr: false)
-    static let compareFailure = media(0x85)
+    static let compareFailure = media(0x85, dnr: false)              // no DNR, as QEMU
 }
 
 /// Everything the simulated controller knows. Lives inside the controller's mutex; every method runs with it held.
