@@ -16,6 +16,12 @@ public enum TickClock {
     }()
 
     public static func nanoseconds(ticks: UInt64) -> UInt64 { UInt64(Double(ticks) * nanosecondsPerTick) }
+    /// Ticks in `d` (for deadlines compared against `now()` without reading a trapping clock).
+    public static func ticks(_ d: Duration) -> UInt64 {
+        let (s, atto) = d.components
+        let ns = Double(max(0, s)) * 1e9 + Double(max(0, atto)) / 1e9
+        return UInt64(min(ns / nanosecondsPerTick, Double(UInt64.max / 2)))
+    }
     /// Wall-clock-free timestamp of `ticks` in nanoseconds on the monotonic clock's scale.
     public static func monotonicNanoseconds(ticks: UInt64) -> UInt64 {
         let (n, c) = anchor
@@ -38,6 +44,12 @@ public struct CommandLog: Sendable {
         public var latencyNanoseconds: UInt64 { TickClock.nanoseconds(ticks: completeTicks &- submitTicks) }
         public var submitNanoseconds: UInt64 { TickClock.monotonicNanoseconds(ticks: submitTicks) }
         public var completeNanoseconds: UInt64 { TickClock.monotonicNanoseconds(ticks: completeTicks) }
+
+        @inlinable
+        public init(qid: UInt16, sqe: SQE, cqe: CQE, origin: CompletionOrigin, submitTicks: UInt64, completeTicks: UInt64) {
+            self.qid = qid; self.sqe = sqe; self.cqe = cqe; self.origin = origin
+            self.submitTicks = submitTicks; self.completeTicks = completeTicks
+        }
     }
 
     public let capacity: Int
@@ -77,11 +89,11 @@ public struct CommandLog: Sendable {
 
     /// One line per command: `qid cid opcode status latency`.
     public static func render(_ entries: [Entry], limit: Int = .max) -> String {
-        var out = "  qid   cid  opc  nsid        cdw10     status                                    latency\n"
+        var out = "  qid   cid  opc  nsid      cdw10     status                                    latency\n"
         for e in entries.suffix(limit) {
             let st = e.origin == .device ? e.cqe.status.description : "\(e.cqe.status.description) [\(e.origin.rawValue)]"
             out += pad(String(e.qid), 5) + pad(String(e.sqe.cid), 6) + "  " + hexByte(e.sqe.opc) + "h"
-                + pad(String(e.sqe.nsid), 6) + "  " + hex32(e.sqe.cdw10) + "  " + st.padding(40)
+                + "  " + hex32(e.sqe.nsid) + "  " + hex32(e.sqe.cdw10) + "  " + st.padding(40)
                 + pad(formatLatency(e.latencyNanoseconds), 11) + "\n"
         }
         return out

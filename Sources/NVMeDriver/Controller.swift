@@ -214,7 +214,7 @@ public final class Controller: @unchecked Sendable {
 
     /// Set Features Number of Queues for `options.ioQueueCount` pairs; records what the controller granted.
     public func setNumberOfQueues() throws {
-        let n = max(1, options.ioQueueCount)
+        let n = max(1, options.ioQueueCount)   // asking for zero is not expressible (0's based); ask for one
         let c = try adminCommand(DriverCommand.setNumberOfQueues(submission: n, completion: n)).check()
         grantedQueues = (Int(c.dw0 & 0xFFFF) + 1, Int(c.dw0 >> 16) + 1)
     }
@@ -252,7 +252,8 @@ public final class Controller: @unchecked Sendable {
             }
             return
         }
-        for i in 1...max(1, options.ioQueueCount) {
+        guard options.ioQueueCount > 0 else { return }
+        for i in 1...options.ioQueueCount {
             let prio = options.ioQueuePriorities.count >= i ? options.ioQueuePriorities[i - 1] : 2
             _ = try createIOQueuePair(qid: UInt16(i), depth: options.ioQueueDepth, vector: defaultVector(for: UInt16(i)),
                                       priority: prio)
@@ -376,6 +377,7 @@ public final class Controller: @unchecked Sendable {
     // MARK: Admin path
 
     /// Runs `body` with exclusive use of the admin queue pair.
+    @discardableResult
     public func withAdmin<R>(_ body: (QueuePair) throws -> R) throws -> R {
         guard let admin = adminQueue else {
             throw ControllerError.unsupported("the admin queue is not configured: run the configureAdminQueue step first")

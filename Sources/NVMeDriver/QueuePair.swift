@@ -31,7 +31,10 @@ public final class QueuePair: @unchecked Sendable {
     public let cq: CompletionQueue
     public var qid: UInt16 { sq.qid }
     public var log: CommandLog
-    public var defaultTimeout: Duration
+    public var defaultTimeout: Duration {
+        didSet { defaultTimeoutTicks = TickClock.ticks(defaultTimeout) }
+    }
+    @usableFromInline var defaultTimeoutTicks: UInt64 = 0
     public var timeoutPolicy: TimeoutPolicy = .completeLocally
     /// Interrupts of the device, used by `execute` to sleep on the CQ's vector.
     public let interrupts: (any InterruptSource)?
@@ -43,7 +46,8 @@ public final class QueuePair: @unchecked Sendable {
     /// CQEs whose CID matched no outstanding command (a controller bug, or a command posted by hand with `sq.post`).
     public private(set) var unexpectedCompletions: [CQE] = []
     public enum State: Sendable, Hashable { case ready, unavailable, removed }
-    public internal(set) var state: State = .ready
+    /// Settable so a test can take a queue out of service by hand.
+    public var state: State = .ready
 
     /// Reads the controller's presence (CSTS not all ones); set by the controller.
     var isPresent: (@Sendable () -> Bool)?
@@ -54,7 +58,7 @@ public final class QueuePair: @unchecked Sendable {
         @usableFromInline var state: UInt8 = 0       // 0 free, 1 outstanding, 2 quarantined (timed out)
         @usableFromInline var sqe = SQE()
         @usableFromInline var submitTicks: UInt64 = 0
-        @usableFromInline var deadlineNanoseconds: UInt64 = 0
+        @usableFromInline var deadlineTicks: UInt64 = 0
         @usableFromInline var callback: ((Completion) -> Void)?
         @usableFromInline var data: [DMARegion] = []
     }
@@ -68,6 +72,7 @@ public final class QueuePair: @unchecked Sendable {
         self.sq = sq; self.cq = cq; self.interrupts = interrupts
         self.log = CommandLog(capacity: logCapacity)
         self.defaultTimeout = defaultTimeout
+        self.defaultTimeoutTicks = TickClock.ticks(defaultTimeout)
         let cids = min(65535, max(sq.depth * 2, 4))
         slots = Array(repeating: Slot(), count: cids)
         freeCIDs = (0..<UInt16(cids)).reversed()
@@ -87,26 +92,21 @@ public final class QueuePair: @unchecked Sendable {
         var deadline: UInt64 = 0
         switch timeout {
         case .none: deadline = 0
-        case .default: deadline = deadlineNanoseconds(defaultTimeout)
-        case .after(let d): deadline = deadlineNanoseconds(d)
+        case .default: deadline = now &+ defaultTimeoutTicks
+        case .after(let d): deadline = now &+ TickClock.ticks(d)
         }
         if deadline != 0 && deadline < earliestDeadline { earliestDeadline = deadline }
         let i = Int(cid)
         slots[i].state = 1
         slots[i].sqe = entry
         slots[i].submitTicks = now
-        slots[i].deadlineNanoseconds = deadline
+        slots[i].deadlineTicks = deadline
         slots[i].callback = onCompletion
         slots[i].data = data
         outstandingCount &+= 1
         sq.post(entry)
         if ring { sq.ring() }
         return cid
-    }
-
-    @usableFromInline func deadlineNanoseconds(_ d: Duration) -> UInt64 {
-        let (s, atto) = d.components
-        return MonotonicClock.nanoseconds() &+ UInt64(max(0, s)) &* 1_000_000_000 &+ UInt64(max(0, atto)) / 1_000_000_000
     }
 
     /// Reaps up to `max` CQEs, matches each to its command, records it in the log, runs its callback (or `handler`
@@ -162,19 +162,19 @@ public final class QueuePair: @unchecked Sendable {
             state = .removed
             return failAll(.deviceRemoved, handler: handler)
         }
-        let now = MonotonicClock.nanoseconds()
+        let now = TickClock.now()
         guard now >= earliestDeadline else { return 0 }
         var n = 0
         var next: UInt64 = .max
-        for cid in slots.indices where slots[cid].state == 1 && slots[cid].deadlineNanoseconds != 0 {
-            if slots[cid].deadlineNanoseconds <= now {
+        for cid in slots.indices where slots[cid].state == 1 && slots[cid].deadlineTicks != 0 {
+            if slots[cid].deadlineTicks <= now {
                 slots[cid].state = 2
                 outstandingCount -= 1; quarantined += 1
                 deliverLocal(cid: cid, origin: .timedOut, handler: handler, release: false)
                 onTimeout?(self, UInt16(cid))
                 n += 1
             } else {
-                next = Swift.min(next, slots[cid].deadlineNanoseconds)
+                next = Swift.min(next, slots[cid].deadlineTicks)
             }
         }
         earliestDeadline = next
@@ -197,6 +197,18 @@ public final class QueuePair: @unchecked Sendable {
         let c = Completion(origin: origin, sqe: sqe, cqe: cqe,
                            latencyNanoseconds: TickClock.nanoseconds(ticks: now &- slots[cid].submitTicks))
         if let callback { callback(c) } else { handler(c) }
+    }
+
+    /// Takes the completions the controller posted before it stopped (after a disable or reset, as Linux's
+    /// `nvme_reap_pending_cqes`): they are real completions. Writes no doorbell (the controller is not enabled).
+    @discardableResult
+    public func reapPending(handler: (Completion) -> Void = { _ in }) -> Int {
+        var n = 0
+        while let cqe = cq.reap() {
+            sq.noteHead(cqe.sqhd)
+            if complete(cqe, handler: handler) { n += 1 }
+        }
+        return n
     }
 
     /// Completes every outstanding command locally with `origin`, releases quarantined CIDs and every buffer.
@@ -233,10 +245,18 @@ public final class QueuePair: @unchecked Sendable {
     /// completes — by the device, by timeout, or because the device is gone.
     public func execute(_ sqe: SQE, data: [DMARegion] = [], timeout: CommandTimeout = .default) -> Completion {
         let box = CompletionBox()
-        do {
-            try submit(sqe, data: data, timeout: timeout) { box.value = $0 }
-        } catch {
-            return submitFailure(sqe, error)
+        let giveUp = Deadline.after(defaultTimeout)
+        while true {
+            do {
+                try submit(sqe, data: data, timeout: timeout) { box.value = $0 }
+                break
+            } catch .queueFull, .noFreeCommandIdentifier {
+                // Make room: reap what the controller has finished, then try again.
+                if poll() == 0 { checkHealth(); Thread_yield() }
+                if giveUp.hasPassed { return submitFailure(sqe, .queueFull(qid: sq.qid)) }
+            } catch {
+                return submitFailure(sqe, error)
+            }
         }
         wait(until: { box.value != nil })
         return box.value!
@@ -278,7 +298,12 @@ public final class QueuePair: @unchecked Sendable {
     }
 
     func submitFailure(_ sqe: SQE, _ error: SubmitError) -> Completion {
-        let origin: CompletionOrigin = error == .deviceRemoved ? .deviceRemoved : .abortedByReset
+        let origin: CompletionOrigin
+        switch error {
+        case .deviceRemoved: origin = .deviceRemoved
+        case .queueFull, .noFreeCommandIdentifier: origin = .timedOut
+        case .queueUnavailable: origin = .abortedByReset
+        }
         let cqe = CQE(sqhd: sq.head, sqid: sq.qid, cid: sqe.cid, phase: false, status: Completion.localStatus(for: origin))
         return Completion(origin: origin, sqe: sqe, cqe: cqe, latencyNanoseconds: 0)
     }

@@ -53,8 +53,9 @@ extension Controller {
             try shutdown(abrupt: kind == .abruptShutdown)
             try disable()
         }
-        // The controller is disabled: it no longer fetches commands or writes completions, so every buffer of an
-        // outstanding command can be released now.
+        // The controller is disabled: it no longer fetches commands or writes completions. Completions it posted
+        // before stopping are real; take them, then every buffer of a still-outstanding command can be released.
+        for qp in queues { qp.reapPending() }
         let n = failEverything(.abortedByReset)
         try recover()
         return n

@@ -217,6 +217,11 @@ struct CaseBuilder {
         if !admin, StatusRules.lbaOpcodes.contains(opc) {
             sqe.cdw10 = UInt32(rng.below(env.usableBlocks)); sqe.cdw11 = 0; sqe.cdw12 = UInt32(rng.below(8))
         }
+        if admin && (opc == AdminOpcode.formatNVM.rawValue || opc == AdminOpcode.sanitize.rawValue) {
+            // Format keeps LBA format 0 (the geometry every later case is built for); Sanitize gets the reserved
+            // action 000b: a real sanitize would outlive every reset and wipe the canary blocks.
+            sqe.cdw10 = 0
+        }
         var d = Draft(sqe: sqe, qid: admin ? 0 : io, label: "\(admin ? "admin" : "io") opcode \(hex(opc))")
         let (p1, p2, setup) = prpPointers(offset: 0, bytes: env.dataBytes)
         d.prp1 = p1; d.prp2 = p2; d.setup = setup
@@ -577,7 +582,7 @@ struct CaseBuilder {
         let cc = ControllerRegister.cc.rawValue
         requiresReset = true
         exempt.formUnion([.controllerFatal, .deadline, .completionEntry, .phase, .status])
-        func disable() -> [Action] { [.writeRegister(offset: cc, value: 0), .waitReady(ready: false, milliseconds: 2000)] }
+        func disable() -> [Action] { [.writeRegister(offset: cc, value: 0), .waitReady(ready: false, milliseconds: 20)] }
         func adminQueues(asqs: Int, acqs: Int, asq: Pointer, acq: Pointer) -> [Action] {
             [.writeRegister(offset: ControllerRegister.aqa.rawValue, value: AdminQueueAttributes(asqs: UInt16(asqs), acqs: UInt16(acqs)).rawValue),
              .writeRegisterPointer(offset: ControllerRegister.asq.rawValue, pointer: asq),
@@ -600,18 +605,18 @@ struct CaseBuilder {
             }
             label = "enable with CC=\(hex(c.rawValue))"
             actions = disable() + adminQueues(asqs: depth, acqs: depth, asq: sq0, acq: cq0)
-                + [.writeRegister(offset: cc, value: c.rawValue), .waitReady(ready: true, milliseconds: 2000)]
+                + [.writeRegister(offset: cc, value: c.rawValue), .waitReady(ready: true, milliseconds: 20)]
         case 1:
             let asqs = rng.pick([0, 1, depth, 4095]), acqs = rng.pick([0, 1, depth, 4095])
             label = "enable with AQA asqs=\(asqs) acqs=\(acqs)"
             actions = disable() + adminQueues(asqs: asqs, acqs: acqs, asq: sq0, acq: cq0)
-                + [.writeRegister(offset: cc, value: good.rawValue), .waitReady(ready: true, milliseconds: 2000)]
+                + [.writeRegister(offset: cc, value: good.rawValue), .waitReady(ready: true, milliseconds: 20)]
         case 2:
             let asq: Pointer = rng.pick([.absolute(0), .unmapped(offset: 0), .ring(qid: 0, completion: false, offset: 0x10)])
             let acq: Pointer = rng.pick([.absolute(0), .unmapped(offset: 0), cq0, sq0])
             label = "enable with ASQ=\(asq) ACQ=\(acq)"
             actions = disable() + adminQueues(asqs: depth, acqs: depth, asq: asq, acq: acq)
-                + [.writeRegister(offset: cc, value: good.rawValue), .waitReady(ready: true, milliseconds: 2000)]
+                + [.writeRegister(offset: cc, value: good.rawValue), .waitReady(ready: true, milliseconds: 20)]
         case 3:
             // Disable while a command is in flight.
             let d = baseIO(&rng)

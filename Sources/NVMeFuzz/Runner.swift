@@ -181,7 +181,7 @@ public final class FuzzRunner {
         // Final health check: canary LBAs and Identify.
         if summary.unrecovered == 0, let lastCase {
             let f = periodicChecks(caseIndex: lastCase.index, force: true)
-            record(f, case: lastCase, state: queueState(), outcome: Outcome(resolvedCase: lastCase))
+            record(f, case: lastCase, state: queueState(), outcome: Outcome(resolvedCase: lastCase), history: history)
         }
         updateRate(start: start, now: MonotonicClock.nanoseconds())
         return summary
@@ -204,6 +204,7 @@ public final class FuzzRunner {
         let broken = found.contains { [.deadline, .controllerFatal, .deviceAlive, .completionEntry, .phase].contains($0.oracle) }
             || outcome.findings.contains { $0.oracle == .deviceAlive || $0.oracle == .controllerFatal }
         if found.contains(where: { $0.oracle == .deadline }) { summary.hangs += 1 }
+        let priorHistory = history
         if broken {
             if !recover(caseIndex: c.index) {
                 found.append(Finding(oracle: .identify, caseIndex: c.index, expected: "a reset brings the controller back",
@@ -224,7 +225,7 @@ public final class FuzzRunner {
         if summary.unrecovered == 0 {
             found += periodicChecks(caseIndex: c.index, force: false)
         }
-        record(found, case: resolved, state: state, outcome: outcome)
+        record(found, case: resolved, state: state, outcome: outcome, history: priorHistory)
         if broken || c.requiresReset || outcome.queueTrouble { history.removeAll() }
         return found
     }
@@ -390,7 +391,7 @@ public final class FuzzRunner {
                 let d = Deadline.after(.milliseconds(ms))
                 while !d.hasPassed {
                     let csts = regs.csts
-                    if csts.isAllOnes || csts.rdy == ready { break }
+                    if csts.isAllOnes || csts.rdy == ready || csts.cfs { break }
                     sched_yield()
                 }
             case .wait(let us):
@@ -757,7 +758,16 @@ public final class FuzzRunner {
     func reset(_ kind: ResetKind) -> Bool {
         summary.resets[kind.rawValue, default: 0] += 1
         do {
-            try controller.reset(kind)
+            if kind != .controller && !controller.isPresent {
+                // The driver does not touch a device that reads all ones; a function reset or power cycle may
+                // bring it back, then the controller is initialised again.
+                let fk: FunctionResetKind = kind == .flr ? .flr : kind == .hotReset ? .hotReset : .powerCycle
+                try target.device.reset(fk)
+                guard controller.isPresent else { return false }
+                try controller.reset(.controller)
+            } else {
+                try controller.reset(kind)
+            }
         } catch {
             return false
         }
@@ -781,7 +791,8 @@ public final class FuzzRunner {
 
     // MARK: Findings and repros
 
-    func record(_ found: [Finding], case c: FuzzCase, state: [QueueState], outcome: Outcome) {
+    func record(_ found: [Finding], case c: FuzzCase, state: [QueueState], outcome: Outcome,
+                history: [(state: [QueueState], fuzzCase: FuzzCase)]) {
         guard !found.isEmpty else { return }
         summary.findings += found.count
         for f in found {
@@ -794,7 +805,7 @@ public final class FuzzRunner {
             let seen = signatures[sig, default: 0]
             signatures[sig] = seen + 1
             guard seen < options.reprosPerSignature, repros.count < options.maximumRepros else { continue }
-            let hist = history.last.map { $0.fuzzCase.index == c.index } == true ? Array(history.dropLast()) : history
+            let hist = history
             let r = Repro(seed: options.seed, target: target.name, oracle: f.oracle, expected: f.expected, got: f.got,
                           caseIndex: c.index, label: c.label, generator: c.generator, environment: environment,
                           queueState: hist.first?.state ?? state, history: hist.map(\.fuzzCase), failingCase: c,

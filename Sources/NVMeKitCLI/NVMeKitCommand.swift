@@ -5,5 +5,14 @@ struct NVMeKitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nvmekit",
         abstract: "Talk to an NVMe controller below any driver: registers, queues, raw commands.",
-        subcommands: [])
+        subcommands: [
+            IdentifyCommand.self,
+            LogCommand.self,
+            FeaturesCommand.self,
+            CmdCommand.self,
+            ResetCommand.self,
+            CmdlogCommand.self,
+            DemoCommand.self,
+            FuzzCommand.self,
+        ])
 }

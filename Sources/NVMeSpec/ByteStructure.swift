@@ -87,7 +87,16 @@ public func hexString(_ bytes: [UInt8]) -> String {
     bytes.map { hexDigits(UInt64($0), width: 2).lowercased() }.joined()
 }
 
-extension UInt128 {
-    /// Lossy conversion for JSON (nvme-cli prints 128-bit counters as doubles).
-    var doubleValue: Double { Double(UInt64(truncatingIfNeeded: self >> 64)) * 18446744073709551616.0 + Double(UInt64(truncatingIfNeeded: self)) }
+/// 16 bytes as a UUID string (`00112233-4455-6677-8899-aabbccddeeff`), as nvme-cli prints FGUID.
+public func uuidString(_ b: [UInt8]) -> String {
+    let h = hexString(b)
+    guard h.count == 32 else { return h }
+    let c = Array(h)
+    return [c[0..<8], c[8..<12], c[12..<16], c[16..<20], c[20..<32]].map { String($0) }.joined(separator: "-")
+}
+
+/// A decoded structure that nvme-cli can also print: the same fields with nvme-cli's JSON names, order and value
+/// formatting (so `nvmekit … --json` can be diffed against `nvme … -o json`).
+public protocol NVMeCLIReport {
+    var nvmeCLIFields: [ReportField] { get }
 }

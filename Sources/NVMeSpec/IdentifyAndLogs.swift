@@ -25,13 +25,14 @@ public struct NamespaceList: ByteStructure, FieldReport {
 
 /// I/O Command Set Specific Identify Controller for the Zoned Namespace Command Set (CNS 06h, CSI 02h) — ZNS 1.1
 /// §4.1.5.2, Figure 50.
-public struct ZonedIdentifyController: ByteStructure, FieldReport {
+public struct ZonedIdentifyController: ByteStructure, FieldReport, NVMeCLIReport {
     public static let size = 4096
     public var bytes: [UInt8]
     public init() { bytes = [UInt8](repeating: 0, count: Self.size) }
     /// Byte 0 — Zone Append Size Limit (2^n units of CAP.MPSMIN; 0 = MDTS applies).
     public var zasl: UInt8 { get { bytes[0] } set { bytes[0] = newValue } }
     public var reportFields: [ReportField] { [ReportField("zasl", zasl)] }
+    public var nvmeCLIFields: [ReportField] { reportFields }
 }
 
 /// LBA Format Extension data structure — ZNS 1.1 Figure 52 (16 bytes; zoned Identify Namespace bytes 2816 + 16·n).
@@ -98,8 +99,13 @@ public struct ZonedIdentifyNamespace: ByteStructure, FieldReport {
     public var razb: Bool { get { ozcs.bit(0) } set { ozcs.setBit(0, newValue) } }
 
     /// Fields, with the LBA format extensions for formats 0...`nlbaf` (from Identify Namespace).
-    public func reportFields(nlbaf: Int) -> [ReportField] {
-        [ReportField("zoc", zoc), ReportField("ozcs", ozcs), ReportField("mar", mar), ReportField("mor", mor),
+    public func reportFields(nlbaf: Int) -> [ReportField] { fields(nlbaf: nlbaf, signedLimits: false) }
+    /// nvme-cli 2.3's `zns id-ns -o json`: the same names; it prints MAR/MOR as signed 32-bit (FFFFFFFFh → -1).
+    public func nvmeCLIFields(nlbaf: Int) -> [ReportField] { fields(nlbaf: nlbaf, signedLimits: true) }
+
+    func fields(nlbaf: Int, signedLimits: Bool) -> [ReportField] {
+        let lim: (UInt32) -> ReportValue = { signedLimits ? .int(Int(Int32(bitPattern: $0))) : .int(Int($0)) }
+        return [ReportField("zoc", zoc), ReportField("ozcs", ozcs), ReportField("mar", lim(mar)), ReportField("mor", lim(mor)),
          ReportField("rrl", rrl), ReportField("frl", frl), ReportField("rrl1", rrl1), ReportField("rrl2", rrl2),
          ReportField("rrl3", rrl3), ReportField("frl1", frl1), ReportField("frl2", frl2), ReportField("frl3", frl3),
          ReportField("numzrwa", numzrwa), ReportField("zrwafg", zrwafg), ReportField("zrwasz", zrwasz),
@@ -111,7 +117,7 @@ public struct ZonedIdentifyNamespace: ByteStructure, FieldReport {
 }
 
 /// Error Information log entry — NVMe Base 2.0c §5.16.1.2, Figure 205 (64 bytes; the log page is an array of them).
-public struct ErrorInformationEntry: ByteStructure, FieldReport {
+public struct ErrorInformationEntry: ByteStructure, FieldReport, NVMeCLIReport {
     public static let size = 64
     public var bytes: [UInt8]
     public init() { bytes = [UInt8](repeating: 0, count: Self.size) }
@@ -151,14 +157,17 @@ public struct ErrorInformationEntry: ByteStructure, FieldReport {
     /// Parameter Error Location bits 10:8 — bit within that byte.
     public var errorBit: UInt8 { UInt8(parameterErrorLocation.bits(10, 8)) }
 
-    public var reportFields: [ReportField] {
+    /// nvme-cli 2.3's `error-log -o json` entry.
+    public var nvmeCLIFields: [ReportField] {
         [ReportField("error_count", errorCount), ReportField("sqid", sqid), ReportField("cmdid", cid),
-         ReportField("status_field", statusField >> 1), ReportField("status", status.description),
-         ReportField("phase_tag", phaseTag), ReportField("parm_error_location", parameterErrorLocation),
+         ReportField("status_field", statusField >> 1), ReportField("phase_tag", phaseTag), ReportField("parm_error_location", parameterErrorLocation),
          ReportField("lba", .uint(lba)), ReportField("nsid", nsid), ReportField("vs", vendorSpecificInformationAvailable),
          ReportField("trtype", trtype), ReportField("cs", .uint(commandSpecificInformation)),
          ReportField("trtype_spec_info", transportTypeSpecificInformation)]
     }
+
+    /// nvme-cli's fields plus the status by name.
+    public var reportFields: [ReportField] { nvmeCLIFields + [ReportField("status", status.description)] }
 }
 
 /// The Error Information log page (LID 01h): ELPE+1 entries of 64 bytes.
@@ -174,7 +183,7 @@ public struct ErrorInformationLog: Hashable, Sendable {
 }
 
 /// SMART / Health Information log page (LID 02h) — NVMe Base 2.0c §5.16.1.3, Figure 207. 512 bytes.
-public struct SMARTHealthLog: ByteStructure, FieldReport {
+public struct SMARTHealthLog: ByteStructure, FieldReport, NVMeCLIReport {
     public static let size = 512
     public var bytes: [UInt8]
     public init() { bytes = [UInt8](repeating: 0, count: Self.size) }
@@ -242,22 +251,23 @@ public struct SMARTHealthLog: ByteStructure, FieldReport {
     /// Critical Warning bit 5 — persistent memory region read only or unreliable.
     public var persistentMemoryRegionDegraded: Bool { criticalWarning.bit(5) }
 
-    public var reportFields: [ReportField] {
+    /// nvme-cli 2.3's `smart-log -o json` names; 128-bit counters as decimal strings.
+    public var nvmeCLIFields: [ReportField] {
         var f: [ReportField] = [
             .init("critical_warning", criticalWarning), .init("temperature", compositeTemperature),
             .init("avail_spare", availableSpare), .init("spare_thresh", availableSpareThreshold),
             .init("percent_used", percentageUsed),
             .init("endurance_grp_critical_warning_summary", enduranceGroupCriticalWarningSummary),
-            .init("data_units_read", .double(dataUnitsRead.doubleValue)),
-            .init("data_units_written", .double(dataUnitsWritten.doubleValue)),
-            .init("host_read_commands", .double(hostReadCommands.doubleValue)),
-            .init("host_write_commands", .double(hostWriteCommands.doubleValue)),
-            .init("controller_busy_time", .double(controllerBusyTime.doubleValue)),
-            .init("power_cycles", .double(powerCycles.doubleValue)),
-            .init("power_on_hours", .double(powerOnHours.doubleValue)),
-            .init("unsafe_shutdowns", .double(unsafeShutdowns.doubleValue)),
-            .init("media_errors", .double(mediaAndDataIntegrityErrors.doubleValue)),
-            .init("num_err_log_entries", .double(numberOfErrorInformationLogEntries.doubleValue)),
+            .init("data_units_read", .string(String(dataUnitsRead))),
+            .init("data_units_written", .string(String(dataUnitsWritten))),
+            .init("host_read_commands", .string(String(hostReadCommands))),
+            .init("host_write_commands", .string(String(hostWriteCommands))),
+            .init("controller_busy_time", .string(String(controllerBusyTime))),
+            .init("power_cycles", .string(String(powerCycles))),
+            .init("power_on_hours", .string(String(powerOnHours))),
+            .init("unsafe_shutdowns", .string(String(unsafeShutdowns))),
+            .init("media_errors", .string(String(mediaAndDataIntegrityErrors))),
+            .init("num_err_log_entries", .string(String(numberOfErrorInformationLogEntries))),
             .init("warning_temp_time", warningCompositeTemperatureTime),
             .init("critical_comp_time", criticalCompositeTemperatureTime),
         ]
@@ -270,6 +280,7 @@ public struct SMARTHealthLog: ByteStructure, FieldReport {
               .init("thm_temp2_total_time", totalTimeForThermalManagementTemperature2)]
         return f
     }
+    public var reportFields: [ReportField] { nvmeCLIFields }
 }
 
 /// Firmware Slot Information log page (LID 03h) — NVMe Base 2.0c §5.16.1.4, Figure 209. 512 bytes.

@@ -44,7 +44,7 @@ public struct PowerStateDescriptor: ByteStructure {
 }
 
 /// Identify Controller data structure (CNS 01h) — NVMe Base 2.0c §5.17.2.1, Figure 275. 4096 bytes.
-public struct IdentifyController: ByteStructure, FieldReport {
+public struct IdentifyController: ByteStructure, FieldReport, NVMeCLIReport {
     public static let size = 4096
     public var bytes: [UInt8]
     public init() { bytes = [UInt8](repeating: 0, count: Self.size) }
@@ -240,28 +240,30 @@ public struct IdentifyController: ByteStructure, FieldReport {
         ValidationContext.maxTransferBytes(mdts: mdts, mpsminBytes: mpsminBytes)
     }
 
-    /// The fields in nvme-cli's `id-ctrl --output-format=json` order and naming (sn/mn/fr keep their space padding,
-    /// exactly as nvme-cli prints them; subnqn only when non-empty; 128-bit capacities as doubles).
+    /// The fields exactly as nvme-cli 2.3 prints `id-ctrl -o json`: its key names and order, sn/mn/fr with their
+    /// space padding, 128-bit capacities as decimal strings, fguid as a UUID string, subnqn only when non-empty.
     public var nvmeCLIFields: [ReportField] {
         var f: [ReportField] = [
             .init("vid", vid), .init("ssvid", ssvid), .init("sn", sn), .init("mn", mn), .init("fr", fr),
             .init("rab", rab), .init("ieee", ieee), .init("cmic", cmic), .init("mdts", mdts), .init("cntlid", cntlid),
             .init("ver", ver), .init("rtd3r", rtd3r), .init("rtd3e", rtd3e), .init("oaes", oaes),
-            .init("ctratt", ctratt), .init("rrls", rrls), .init("crdt1", crdt1), .init("crdt2", crdt2),
+            .init("ctratt", ctratt), .init("rrls", rrls), .init("cntrltype", cntrltype),
+            .init("fguid", uuidString(fguid)), .init("crdt1", crdt1), .init("crdt2", crdt2),
             .init("crdt3", crdt3), .init("nvmsr", nvmsr), .init("vwci", vwci), .init("mec", mec), .init("oacs", oacs),
             .init("acl", acl), .init("aerl", aerl), .init("frmw", frmw), .init("lpa", lpa), .init("elpe", elpe),
             .init("npss", npss), .init("avscc", avscc), .init("apsta", apsta), .init("wctemp", wctemp),
             .init("cctemp", cctemp), .init("mtfa", mtfa), .init("hmpre", hmpre), .init("hmmin", hmmin),
-            .init("tnvmcap", .double(tnvmcap.doubleValue)), .init("unvmcap", .double(unvmcap.doubleValue)),
+            .init("tnvmcap", String(tnvmcap)), .init("unvmcap", String(unvmcap)),
             .init("rpmbs", rpmbs), .init("edstt", edstt), .init("dsto", dsto), .init("fwug", fwug), .init("kas", kas),
             .init("hctma", hctma), .init("mntmt", mntmt), .init("mxtmt", mxtmt), .init("sanicap", sanicap),
-            .init("hmminds", hmminds), .init("hmmaxd", hmmaxd), .init("nsetidmax", nsetidmax), .init("anatt", anatt),
-            .init("anacap", anacap), .init("anagrpmax", anagrpmax), .init("nanagrpid", nanagrpid),
-            .init("domainid", domainid), .init("megcap", .double(megcap.doubleValue)), .init("sqes", sqes),
+            .init("hmminds", hmminds), .init("hmmaxd", hmmaxd), .init("nsetidmax", nsetidmax),
+            .init("endgidmax", endgidmax), .init("anatt", anatt), .init("anacap", anacap),
+            .init("anagrpmax", anagrpmax), .init("nanagrpid", nanagrpid), .init("pels", pels),
+            .init("domainid", domainid), .init("megcap", String(megcap)), .init("sqes", sqes),
             .init("cqes", cqes), .init("maxcmd", maxcmd), .init("nn", nn), .init("oncs", oncs), .init("fuses", fuses),
             .init("fna", fna), .init("vwc", vwc), .init("awun", awun), .init("awupf", awupf),
             .init("icsvscc", icsvscc), .init("nwpc", nwpc), .init("acwu", acwu), .init("ocfs", ocfs),
-            .init("sgls", sgls), .init("maxdna", .double(maxdna.doubleValue)), .init("maxcna", maxcna),
+            .init("sgls", sgls), .init("mnan", mnan), .init("maxdna", String(maxdna)), .init("maxcna", maxcna),
         ]
         if !subnqn.isEmpty { f.append(.init("subnqn", subnqn)) }
         f += [.init("ioccsz", ioccsz), .init("iorcsz", iorcsz), .init("icdoff", icdoff), .init("fcatt", fcatt),
@@ -270,12 +272,7 @@ public struct IdentifyController: ByteStructure, FieldReport {
         return f
     }
 
-    public var reportFields: [ReportField] {
-        nvmeCLIFields.map { f in
-            f.name == "psds" ? ReportField("psd", f.value) : f
-        } + [ReportField("cntrltype", cntrltype), ReportField("endgidmax", endgidmax), ReportField("pels", pels),
-             ReportField("mnan", mnan), ReportField("fguid", hexString(fguid))]
-    }
+    public var reportFields: [ReportField] { nvmeCLIFields }
 }
 
 /// LBA Format data structure — NVM Command Set 1.0c Figure 98 (4 bytes; Identify Namespace bytes 128 + 4·n).
@@ -296,7 +293,7 @@ public struct LBAFormat: Hashable, Sendable, RawRepresentable {
 }
 
 /// Identify Namespace data structure for the NVM Command Set (CNS 00h) — NVM Command Set 1.0c §4.1.5.1, Figure 97.
-public struct IdentifyNamespace: ByteStructure, FieldReport {
+public struct IdentifyNamespace: ByteStructure, FieldReport, NVMeCLIReport {
     public static let size = 4096
     public var bytes: [UInt8]
     public init() { bytes = [UInt8](repeating: 0, count: Self.size) }
@@ -407,7 +404,7 @@ public struct IdentifyNamespace: ByteStructure, FieldReport {
     /// NSFEAT bit 4 — Optimal Performance fields (NPWG…NOWS) valid.
     public var optperf: Bool { get { nsfeat.bit(4) } set { nsfeat.setBit(4, newValue) } }
 
-    /// The fields in nvme-cli's `id-ns --output-format=json` order and naming.
+    /// The fields exactly as nvme-cli 2.3 prints `id-ns -o json` (NVMCAP as a decimal string).
     public var nvmeCLIFields: [ReportField] {
         var f: [ReportField] = [
             .init("nsze", nsze), .init("ncap", ncap), .init("nuse", nuse), .init("nsfeat", nsfeat),
@@ -415,7 +412,7 @@ public struct IdentifyNamespace: ByteStructure, FieldReport {
             .init("nmic", nmic), .init("rescap", rescap), .init("fpi", fpi), .init("dlfeat", dlfeat),
             .init("nawun", nawun), .init("nawupf", nawupf), .init("nacwu", nacwu), .init("nabsn", nabsn),
             .init("nabo", nabo), .init("nabspf", nabspf), .init("noiob", noiob),
-            .init("nvmcap", .double(nvmcap.doubleValue)), .init("nsattr", nsattr), .init("nvmsetid", nvmsetid),
+            .init("nvmcap", String(nvmcap)), .init("nsattr", nsattr), .init("nvmsetid", nvmsetid),
         ]
         if nsfeat & 0x10 != 0 {
             f += [.init("npwg", npwg), .init("npwa", npwa), .init("npdg", npdg), .init("npda", npda), .init("nows", nows)]

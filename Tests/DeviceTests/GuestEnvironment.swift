@@ -52,8 +52,16 @@ enum GuestEnvironment {
         (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Runs a program inside the guest and returns its exit status and standard output.
-    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// What a program printed and how it ended.
+    struct ProgramResult: Sendable {
+        var status: Int32
+        /// Standard output, byte for byte (binary output of `nvme … -b` included).
+        var data: Data
+        var output: String { String(decoding: data, as: UTF8.self) }
+    }
+
+    /// Runs a program and collects its standard output (standard error goes to the test log).
+    static func run(_ path: String, _ arguments: [String]) throws -> ProgramResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -62,6 +70,6 @@ enum GuestEnvironment {
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return ProgramResult(status: process.terminationStatus, data: data)
     }
 }

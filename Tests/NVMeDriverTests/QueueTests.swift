@@ -175,3 +175,12 @@ struct CommandLogTests {
         #expect(log.render().contains("Invalid Field in Command"))
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Space-padded ASCII field of an Identify structure, trimmed.
+    func ascii(_ o: Int, _ n: Int) -> String {
+        var s = String(decoding: self[o..<(o + n)].map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

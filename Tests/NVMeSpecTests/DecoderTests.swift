@@ -72,7 +72,8 @@ struct DecoderTests {
         #expect(names.last == "psds")
         #expect(f.first { $0.name == "ieee" }?.value == .int(0x525400))
         #expect(f.first { $0.name == "sn" }?.value == .string("NVMEKIT0            "))
-        #expect(f.first { $0.name == "tnvmcap" }?.value == .double(18446744073709555712.0))
+        #expect(f.first { $0.name == "tnvmcap" }?.value == .string("18446744073709555712"))
+        #expect(f.first { $0.name == "fguid" }?.value == .string("00000000-0000-0000-0000-000000000000"))
         guard case .objects(let ps)? = f.first(where: { $0.name == "psds" })?.value else { Issue.record("psds"); return }
         #expect(ps.count == 2 && ps[0].map(\.name) == ["max_power", "flags", "entry_lat", "exit_lat", "read_tput",
                 "read_lat", "write_tput", "write_lat", "idle_power", "idle_scale", "active_power", "active_power_work",

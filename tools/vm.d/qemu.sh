@@ -3,14 +3,16 @@
 #
 # Topology (q35, TCG, 2 vCPUs, 1 GiB; BDFs are found by class code in the guest, never hard-coded):
 #   intel-iommu (intremap=on, caching-mode=on)   guest: intel_iommu=on for vfio, intel_iommu=off for the others
-#   pcie-root-port rp0 (chassis 1) -> nvme id=nvme0 "controller A", serial NVMEKIT0, 64 IO queue pairs, 65 MSI-X
+#   pcie-root-port rp0 (chassis 1) -> nvme id=nvme0 "controller A" in nvme-subsys subsys-a, serial NVMEKIT0,
+#        64 IO queue pairs, 65 MSI-X vectors
 #        nsid 1: 64 MiB, 512-byte LBAs            nsid 2: 64 MiB, 4096-byte LBAs + 8 bytes metadata (separate buffer)
-#   pcie-root-port rp1 (chassis 2) -> nvme id=nvme1 "controller B", serial NVMEKIT1, alone in its subsystem
+#   pcie-root-port rp1 (chassis 2) -> nvme id=nvme1 "controller B" alone in nvme-subsys subsys-b, serial NVMEKIT1
 #        nsid 1: 256 MiB zoned (ZNS), 4096-byte LBAs, 16 MiB zones
 #   ttyS0 console log, ttyS1 command output, ttyS2 control (exit status, files), ttyS3 QMP relay for the guest
 #   QMP socket on the host: $run/qmp.sock (or --qmp PATH): system_reset, device_del, device_add, ...
 # Controllers sit behind root ports so device_del/device_add work (q35's root bus does not hot-plug). Namespaces use
-# -blockdev (not -drive) so their backing survives a device_del and can be plugged back with device_add.
+# -blockdev (not -drive) so their backing survives a device_del. QEMU 7.2 cannot hot-plug an nvme-ns, but a namespace
+# of an nvme-subsys outlives its controller and is attached again to a controller device_add'ed into that subsystem.
 
 VM_MEM=${NVMEKIT_VM_MEM:-1G}
 QEMU=${NVMEKIT_QEMU:-qemu-system-x86_64}
@@ -32,13 +34,15 @@ qemu_args() {
     if [[ $ctrls == *a* ]]; then
         QARGS+=(-blockdev "driver=raw,node-name=a-ns1,file.driver=file,file.filename=$run/a-ns1.img"
                 -blockdev "driver=raw,node-name=a-ns2,file.driver=file,file.filename=$run/a-ns2.img"
-                -device nvme,id=nvme0,bus=rp0,serial=NVMEKIT0,max_ioqpairs=64,msix_qsize=65
+                -device nvme-subsys,id=subsys-a,nqn=nvmekit-subsys-a
+                -device nvme,id=nvme0,bus=rp0,subsys=subsys-a,serial=NVMEKIT0,max_ioqpairs=64,msix_qsize=65
                 -device nvme-ns,id=a1,bus=nvme0,drive=a-ns1,nsid=1,logical_block_size=512,physical_block_size=512
                 -device nvme-ns,id=a2,bus=nvme0,drive=a-ns2,nsid=2,logical_block_size=4096,physical_block_size=4096,ms=8)
     fi
     if [[ $ctrls == *b* ]]; then
         QARGS+=(-blockdev "driver=raw,node-name=b-ns1,file.driver=file,file.filename=$run/b-ns1.img"
-                -device nvme,id=nvme1,bus=rp1,serial=NVMEKIT1,max_ioqpairs=64,msix_qsize=65
+                -device nvme-subsys,id=subsys-b,nqn=nvmekit-subsys-b
+                -device nvme,id=nvme1,bus=rp1,subsys=subsys-b,serial=NVMEKIT1,max_ioqpairs=64,msix_qsize=65
                 -device nvme-ns,id=b1,bus=nvme1,drive=b-ns1,nsid=1,logical_block_size=4096,physical_block_size=4096,zoned=on,zoned.zone_size=16M)
     fi
 }
@@ -78,7 +82,7 @@ vm_boot() {
     cache_lock
     ensure_kernel
     layers+=("$(base_layer)")
-    [ "$backend" = kernel ] && layers+=("$(fio_layer)")
+    [ "$backend" = kernel ] && [ "${VM_WITH_FIO:-0}" = 1 ] && layers+=("$(fio_layer)")
     if [ "$backend" = noiommu ]; then ensure_noiommu_vfio; layers+=("$(noiommu_layer)"); fi
     [ "$with_nvmekit" = 1 ] && layers+=("$(nvmekit_layer)")
     [ "$with_tests" = 1 ] && layers+=("$(tests_layer)")
@@ -164,6 +168,7 @@ vm_run_cli() {
             --timeout) timeout=$2; shift 2 ;;
             --outbox) outbox=$2; shift 2 ;;
             --with-tests) with_tests=1; shift ;;
+            --with-fio) VM_WITH_FIO=1; shift ;;
             --qmp) qmp=$2; shift 2 ;;
             --) shift; break ;;
             *) vm_die "tools/vm run: unknown option '$1' (usage: tools/vm run [--backend B] [--controllers a|b|ab] [--timeout S] -- CMD)" ;;
@@ -171,6 +176,8 @@ vm_run_cli() {
     done
     [ $# -gt 0 ] || vm_die "tools/vm run: no command (usage: tools/vm run --backend B -- CMD ...)"
     [[ "$*" == *.xctest* ]] && with_tests=1
+    # fio and its libraries (ceph, gluster, ICU: 85 MB, ~8 s more to unpack under TCG) only when asked for.
+    [[ "$*" == *fio* ]] && VM_WITH_FIO=1
     ensure_host_packages
     vm_boot "$backend" "$ctrls" "$timeout" "$outbox" "$with_tests" "$qmp" "$@"
 }
@@ -218,6 +225,8 @@ vm_test_cli() {
     local outbox; outbox=$(mktemp -d)
     local q; q=$(sh_quote "$TEST_BINARY" "${args[@]}")
     # The device tests call the libraries directly: no need for the (release, static) nvmekit build here.
+    # On the kernel backend (the baselines backend) fio is there too.
+    [ "$backend" = kernel ] && VM_WITH_FIO=1
     VM_WITH_NVMEKIT=${NVMEKIT_VM_WITH_NVMEKIT:-0} vm_boot "$backend" "$ctrls" "$timeout" "$outbox" 1 "" "$q 2>&1"
     local rc=$?
     local x="$outbox/device.xunit.xml"

@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import NVMeDriver
+import NVMeFuzz
+import NVMePlatform
+import NVMeSimulator
+
+/// `nvmekit fuzz`: malformed commands, doorbells and init sequences against the simulator or a controller, judged by
+/// oracles, with recovery and a repro file per finding.
+struct FuzzCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fuzz",
+        abstract: "Fuzz a controller with malformed commands, doorbells and init sequences; judge, recover, write repros.",
+        discussion: """
+        Every case is generated from --seed and its index, so a run is reproducible. Findings are named by the oracle
+        that tripped (\(OracleKind.allCases.map(\.rawValue).joined(separator: ", "))) and each new one is saved as a JSON
+        repro in --out. `nvmekit fuzz --replay FILE` runs a repro again; add --minimize to shrink it first.
+
+        Generators: \(GeneratorKind.allCases.map(\.rawValue).joined(separator: ", ")).
+
+        Examples:
+          nvmekit fuzz --target sim --cases 100000 --json
+          nvmekit fuzz --target 0000:00:04.0 --backend vfio --time 5m --generators prp,sgl --out findings
+          nvmekit fuzz --target sim --replay findings/deadline-case17-io-02h.json --minimize
+        """)
+
+    @OptionGroup var device: TargetOptions
+
+    @Option(help: "Seed of the case generator (decimal or 0x hex).")
+    var seed: String = "1"
+
+    @Option(help: "Number of cases to run (default 1000 unless --time is given).")
+    var cases: Int?
+
+    @Option(help: "Time limit: seconds, or with a unit (90s, 5m, 1h).")
+    var time: String?
+
+    @Option(help: "Comma-separated generators to use (default: all).")
+    var generators: String?
+
+    @Option(help: "Comma-separated oracles to apply (default: all).")
+    var oracles: String?
+
+    @Option(help: "Milliseconds a command may take before the deadline oracle calls it a hang.")
+    var deadlineMs: Int = 500
+
+    @Option(help: "Directory for repro files.")
+    var out: String = "fuzz-findings"
+
+    @Option(help: "Replay a repro file instead of generating cases.")
+    var replay: String?
+
+    @Flag(help: "Shrink the repro (with --replay) or every repro the run wrote, by delta debugging.")
+    var minimize = false
+
+    @Flag(help: "Print the summary as one JSON object on stdout.")
+    var json = false
+
+    @Flag(help: "No progress line on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        try device.validate()
+        if parseNumber(seed, as: UInt64.self) == nil { throw ValidationError("--seed '\(seed)' is not a number: use e.g. --seed 42 or --seed 0x2a") }
+        if let cases, cases <= 0 { throw ValidationError("--cases must be at least 1") }
+        if let time, Self.parseDuration(time) == nil { throw ValidationError("--time '\(time)' is not a duration: use e.g. --time 90, 90s, 5m or 1h") }
+        _ = try parsedGenerators()
+        _ = try parsedOracles()
+        if deadlineMs <= 0 { throw ValidationError("--deadline-ms must be positive") }
+    }
+
+    static func parseDuration(_ s: String) -> Duration? {
+        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (u, k) in units where t.hasSuffix(u) {
+            if let v = Double(t.dropLast(u.count)), v > 0 { return .milliseconds(Int64(v * k * 1000)) }
+        }
+        if let v = Double(t), v > 0 { return .milliseconds(Int64(v * 1000)) }
+        return nil
+    }
+
+    func parsedGenerators() throws -> [GeneratorKind] {
+        guard let generators else { return GeneratorKind.allCases }
+        return try generators.split(separator: ",").map {
+            let n = $0.trimmingCharacters(in: .whitespaces)
+            guard let g = GeneratorKind(rawValue: n) else {
+                throw ValidationError("unknown generator '\(n)': choose from \(GeneratorKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return g
+        }
+    }
+
+    func parsedOracles() throws -> Set<OracleKind> {
+        guard let oracles else { return Set(OracleKind.allCases) }
+        return Set(try oracles.split(separator: ",").map {
+            let n = $0.trimmingCharacters(in: .whitespaces)
+            guard let o = OracleKind(rawValue: n) else {
+                throw ValidationError("unknown oracle '\(n)': choose from \(OracleKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return o
+        })
+    }
+
+    func makeTarget() throws -> FuzzTarget {
+        let dev = try device.openDevice()
+        if let sim = dev as? SimulatedController {
+            return FuzzTarget(device: dev, faults: CountingFaultMonitor { Int(sim.statistics.dmaFaults) }, name: "sim")
+        }
+        let monitor: (any DMAFaultMonitor)? = dev.backend == "vfio" ? KernelLogFaultMonitor() : nil
+        return FuzzTarget(device: dev, faults: monitor, name: dev.address)
+    }
+
+    func run() throws {
+        var options = FuzzOptions()
+        options.seed = parseNumber(seed, as: UInt64.self) ?? 1
+        options.timeLimit = time.flatMap(Self.parseDuration)
+        options.cases = cases ?? (options.timeLimit == nil ? 1000 : nil)
+        options.generators = try parsedGenerators()
+        options.oracles = try parsedOracles()
+        options.deadline = .milliseconds(deadlineMs)
+        options.outputDirectory = out
+
+        let target: FuzzTarget
+        let runner: FuzzRunner
+        do {
+            target = try makeTarget()
+            runner = try FuzzRunner(target: target, options: options)
+        } catch {
+            FileHandle.standardError.write(Data("nvmekit fuzz: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        defer { target.device.close() }
+
+        if let replay {
+            try runReplay(replay, runner)
+            return
+        }
+        if !quiet {
+            runner.progress = { s in FileHandle.standardError.write(Data("\r\(s.progressLine)   ".utf8)) }
+        }
+        let summary = runner.run()
+        if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
+        var minimized: [String] = []
+        if minimize {
+            for r in runner.repros.prefix(10) {
+                let m = Minimizer.minimize(r, using: runner)
+                let path = (out as NSString).appendingPathComponent(r.fileName.replacingOccurrences(of: ".json", with: ".min.json"))
+                if FileManager.default.createFile(atPath: path, contents: Data(m.repro.json().utf8)) { minimized.append(path) }
+            }
+        }
+        if json {
+            var s = summary
+            s.reproFiles += minimized
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            print(String(decoding: try e.encode(s), as: UTF8.self))
+        } else {
+            print(summary.report)
+            for p in minimized { print("minimised: \(p)") }
+        }
+        if summary.unrecovered > 0 { throw ExitCode(2) }
+    }
+
+    func runReplay(_ path: String, _ runner: FuzzRunner) throws {
+        let repro: Repro
+        do { repro = try Repro.load(path: path) } catch {
+            FileHandle.standardError.write(Data("nvmekit fuzz: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+        var r = repro
+        var note = ""
+        if minimize {
+            let m = Minimizer.minimize(repro, using: runner)
+            r = m.repro
+            let outPath = path.hasSuffix(".json") ? String(path.dropLast(5)) + ".min.json" : path + ".min.json"
+            if FileManager.default.createFile(atPath: outPath, contents: Data(r.json().utf8)) {
+                note = "minimised \(m.actionsBefore) → \(m.actionsAfter) actions in \(m.replays) replays: \(outPath)"
+            }
+        }
+        let result = runner.replay(r)
+        if json {
+            struct Out: Encodable { var reproduced: Bool; var oracle: String; var findings: [Finding]; var minimized: String? }
+            let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
+            print(String(decoding: try e.encode(Out(reproduced: result.reproduced, oracle: r.oracle.rawValue,
+                                                     findings: result.findings, minimized: note.isEmpty ? nil : note)), as: UTF8.self))
+        } else {
+            print(result.reproduced ? "reproduced: \(r.oracle.rawValue) — \(r.expected); got \(result.findings.first { $0.oracle == r.oracle }?.got ?? "")"
+                                    : "did not reproduce \(r.oracle.rawValue) (\(result.findings.count) other finding(s): \(result.findings.map(\.oracle.rawValue).joined(separator: ", ")))")
+            if !note.isEmpty { print(note) }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import NVMeDriver
+import NVMePlatform
+import NVMeSpec
+
+/// `nvmekit log`: Get Log Page by identifier, printed as a hexdump (or raw bytes to a file).
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Get Log Page (01h error, 02h SMART / health, 03h firmware slot, 05h commands supported, ...).")
+
+    @OptionGroup var target: TargetOptions
+    @Option(help: "Log page identifier.") var lid: Number<UInt8> = Number(2)
+    @Option(help: "Bytes to read.") var length: Int = 512
+    @Option(help: "Namespace ID.") var nsid: Number<UInt32> = Number(0xFFFF_FFFF)
+    @Option(help: "Log page offset in bytes (LPO).") var offset: UInt64 = 0
+    @Option(help: "Log specific field (LSP).") var lsp: Number<UInt8> = Number(0)
+    @Flag(help: "Retain asynchronous event (RAE).") var rae = false
+    @Option(name: .long, help: "Write the raw bytes to this file instead of a hexdump.") var output: String?
+
+    func validate() throws {
+        if length <= 0 || length % 4 != 0 { throw ValidationError("--length must be a positive multiple of 4 (NUMD counts dwords)") }
+    }
+
+    func run() throws {
+        let c = try target.openController()
+        defer { target.finish(c) }
+        do {
+            let bytes = try c.getLogPage(lid: lid.value, nsid: nsid.value, length: length, offset: offset, rae: rae, lsp: lsp.value)
+            if let output {
+                try Data(bytes).write(to: URL(fileURLWithPath: output))
+                print("wrote \(bytes.count) bytes of log page \(hexString(lid.value))h to \(output)")
+            } else {
+                print("log page \(hexString(lid.value))h, \(bytes.count) bytes:")
+                print(Hexdump.format(bytes))
+            }
+        } catch let e as CommandError {
+            printError(e.description); throw ExitCode(2)
+        }
+    }
+}
