@@ -364,6 +364,7 @@ extension ControllerState {
         w.ascii(firmware.activeRevision, at: 64, width: 8)
         w.u8(6, at: 72)                            // RAB
         w.u8(0x00, at: 73); w.u8(0x54, at: 74); w.u8(0x52, at: 75)   // IEEE OUI 52:54:00 (LSB first)
+        w.u8(configuration.cmic, at: 76)
         w.u8(configuration.mdts, at: 77)
         w.u16(Self.controllerID, at: 78)
         w.u32(configuration.version.rawValue, at: 80)

@@ -102,6 +102,9 @@ public struct SimulatorConfiguration: Sendable, Hashable {
     public var selfTestDuration: Duration
     /// NVM capacity (TNVMCAP) that Namespace Management can allocate from.
     public var totalCapacityBytes: UInt64
+    /// Identify Controller CMIC: bit 1 set for a controller in a multi-controller NVM subsystem (QEMU with
+    /// `-device nvme-subsys`, as tools/vm's topology has).
+    public var cmic: UInt8
 
     public init(cap: ControllerCapabilities = SimulatorConfiguration.qemuCAP,
                 version: Version = Version(mjr: 1, mnr: 4),
@@ -111,7 +114,7 @@ public struct SimulatorConfiguration: Sendable, Hashable {
                 firmwareRevision: String = "1.0", namespaces: [NamespaceConfiguration] = [NamespaceConfiguration()],
                 nullIO: Bool = false, temperatureKelvin: UInt16 = 323, firmwareSlots: Int = 3,
                 sanitizeDuration: Duration = .milliseconds(200), selfTestDuration: Duration = .milliseconds(100),
-                totalCapacityBytes: UInt64 = 4 << 30) {
+                totalCapacityBytes: UInt64 = 4 << 30, cmic: UInt8 = 0) {
         self.cap = cap; self.version = version; self.executionMode = executionMode; self.readyDelay = readyDelay
         self.interruptVectors = interruptVectors; self.maxIOQueuePairs = maxIOQueuePairs; self.mdts = mdts
         self.aerl = aerl; self.serialNumber = serialNumber; self.modelNumber = modelNumber
@@ -119,6 +122,7 @@ public struct SimulatorConfiguration: Sendable, Hashable {
         self.temperatureKelvin = temperatureKelvin; self.firmwareSlots = firmwareSlots
         self.sanitizeDuration = sanitizeDuration; self.selfTestDuration = selfTestDuration
         self.totalCapacityBytes = totalCapacityBytes
+        self.cmic = cmic
     }
 
     /// CAP as QEMU 7.2 reports it.

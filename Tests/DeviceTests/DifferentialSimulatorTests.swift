@@ -16,7 +16,8 @@ struct DifferentialSimulatorTests {
             interruptVectors: 65, maxIOQueuePairs: 64, serialNumber: "NVMEKIT0", modelNumber: "QEMU NVMe Ctrl",
             firmwareRevision: "7.2.22",
             namespaces: [NamespaceConfiguration(nsid: 1, blockCount: 131_072, formatIndex: 0),
-                         NamespaceConfiguration(nsid: 2, blockCount: 16_352, formatIndex: 5)])
+                         NamespaceConfiguration(nsid: 2, blockCount: 16_352, formatIndex: 5)],
+            cmic: 0x02)   // tools/vm puts controller A in an nvme-subsys
     }
 
     /// Observations whose difference is understood, with the reason (mirrored in docs/simulator.md).

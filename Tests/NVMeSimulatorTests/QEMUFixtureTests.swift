@@ -18,7 +18,8 @@ struct QEMUFixtureTests {
     static let controllerA = SimulatorConfiguration(
         serialNumber: "NVMEKIT0", modelNumber: "QEMU NVMe Ctrl", firmwareRevision: "7.2.22",
         namespaces: [NamespaceConfiguration(nsid: 1, blockCount: 131_072, formatIndex: 0),
-                     NamespaceConfiguration(nsid: 2, blockCount: 16_352, formatIndex: 5)])
+                     NamespaceConfiguration(nsid: 2, blockCount: 16_352, formatIndex: 5)],
+            cmic: 0x02)   // tools/vm puts controller A in an nvme-subsys
 
     func identify(cns: UInt8, nsid: UInt32 = 0) throws -> [UInt8] {
         let host = try TestHost(Self.controllerA)
