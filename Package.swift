@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "NVMePlatform", targets: ["NVMePlatform"]),
         .library(name: "NVMeDriver", targets: ["NVMeDriver"]),
         .library(name: "NVMeSimulator", targets: ["NVMeSimulator"]),
+        .library(name: "NVMeWorkload", targets: ["NVMeWorkload"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,6 +64,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // IOWorker: load generation with per-LBA verification, latency histograms, results and reports.
+        .target(
+            name: "NVMeWorkload",
+            dependencies: [
+                "NVMeSpec", "NVMePlatform", "NVMeDriver",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: strict),
+
         // Generators, oracles, runner, repro files and minimiser for malformed commands, doorbells and init sequences.
         .target(
             name: "NVMeFuzz",
@@ -72,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "NVMeKitCLI",
             dependencies: [
-                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeFuzz",
+                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeFuzz", "NVMeWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -80,10 +91,12 @@ let package = Package(
         .testTarget(name: "NVMeSpecTests", dependencies: ["NVMeSpec"]),
         .testTarget(name: "NVMeSimulatorTests", dependencies: ["NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMeDriverTests", dependencies: ["NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
+        .testTarget(name: "NVMeWorkloadTests", dependencies: ["NVMeWorkload", "NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
         .testTarget(name: "NVMeFuzzTests", dependencies: ["NVMeFuzz", "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"]),
         // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
         .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"]),
+        .testTarget(name: "NVMeKitCLITests", dependencies: ["NVMeKitCLI", "NVMeSpec"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -13,6 +13,9 @@ struct NVMeKitCommand: ParsableCommand {
             ResetCommand.self,
             CmdlogCommand.self,
             DemoCommand.self,
+            IOCommand.self,
             FuzzCommand.self,
+            ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
+            DecodeCommand.self,
         ])
 }

@@ -115,6 +115,10 @@ public struct DriverBinding: Sendable {
         let function = try bus.function(a)
         let current = function.driver
         if current == target.rawValue { return current }
+        if function.classCode != PCIConfigHeader.nvmeClassCode && !force {
+            throw PlatformError.unsupported("\(a) is not an NVMe controller (class 0x\(String(function.classCode, radix: 16)), "
+                + "NVMe is 0x10802); pass --force to bind it anyway.")
+        }
         guard files.exists("\(PCIBus.drivers)/\(target.rawValue)") else {
             throw PlatformError.driverNotLoaded(driver: target.rawValue, module: target.module)
         }

@@ -256,3 +256,10 @@ final class StreamHandle: @unchecked Sendable {
     func stop() { _ = nvmekit_eventfd_signal(stopFD) }
     deinit { _ = try? FileDescriptor(rawValue: stopFD).close() }
 }
+
+extension InterruptSource {
+    /// Waits until `vector` fires or `deadline` passes; returns the signals consumed (0 when the deadline passed).
+    public func wait(vector: Int, until deadline: Deadline) throws -> UInt64 {
+        try wait(vector: vector, timeout: deadline.remaining)
+    }
+}

@@ -83,7 +83,8 @@ public enum PlatformError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "Unmount, swapoff, or stop the md/dm/LVM user first, or pass --force if you accept losing them."
         case .noHugepages(let bytes, let pageSize, let free, let total):
             let kib = pageSize / 1024
-            let want = max(64, (bytes + pageSize - 1) / pageSize)
+            let needed = (bytes + pageSize - 1) / pageSize
+            let want = pageSize == 2 << 20 ? max(64, needed) : max(1, needed)
             let reserve = pageSize == 2 << 20
                 ? "`echo \(want) > /proc/sys/vm/nr_hugepages`"
                 : "`echo \(want) > /sys/kernel/mm/hugepages/hugepages-\(kib)kB/nr_hugepages` (1 GiB pages are best reserved at boot: `hugepagesz=1G hugepages=\(want)`)"

@@ -65,18 +65,26 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
         uioFD = ufd
         let forwarder = UIOForwarder(uioFD: ufd)
         self.forwarder = forwarder
+        // uio_pci_generic masks INTx in its handler by setting PCI COMMAND.INTx_DISABLE (bit 10) and offers no
+        // irqcontrol (writing /dev/uioN fails with ENOSYS): user space unmasks by clearing the bit in config space.
+        let setINTx: @Sendable (Bool) throws -> Void = { enabled in
+            var command = try cfg.command
+            if enabled { command.remove(.interruptDisable) } else { command.insert(.interruptDisable) }
+            try cfg.setCommand(command)
+        }
         interrupts = EventInterruptSource(kind: .intx, supportedVectors: 1, hooks: .init(
             arm: { fds in
-                // COMMAND.INTx_DISABLE is how uio_pci_generic masks: writing 1 to /dev/uioN clears it.
-                let r = nvmekit_uio_irq_control(ufd, 1)
-                guard r == 0 else { throw PlatformError.system(what: "enabling INTx through \(self_uioPath(ufd))", errno: Errno(rawValue: -r)) }
                 forwarder.start(eventFD: fds[0])
+                try setINTx(true)
             },
             disarm: {
                 forwarder.stop()
-                _ = nvmekit_uio_irq_control(ufd, 0)
+                try setINTx(false)
             },
-            mask: { _, masked in _ = nvmekit_uio_irq_control(ufd, masked ? 0 : 1) }))
+            mask: { _, masked in try setINTx(!masked) },
+            // Level-triggered INTx stays asserted until the CQ head doorbell moves: unmask only once a listener has
+            // consumed the event, not in the forwarder, or the line would storm.
+            acknowledge: { _ in try? setINTx(true) }))
 
         dma = HugepageDMAAllocator(mapper: try PagemapMapper(), pageSize: options.dmaPageSize,
                                    numaNode: (try? bus.function(a))?.numaNode, files: files)
@@ -100,10 +108,8 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
     }
 }
 
-private func self_uioPath(_ fd: Int32) -> String { "the uio device (fd \(fd))" }
-
-/// Forwards UIO interrupts to an eventfd: a thread blocks on /dev/uioN, and for every change of its counter signals the
-/// vector's eventfd and re-enables INTx (uio_pci_generic disables it in the handler).
+/// Forwards UIO interrupts to an eventfd: a thread blocks on /dev/uioN and for every change of its counter signals the
+/// vector's eventfd. uio_pci_generic masks INTx in its handler; the source's acknowledge hook unmasks it.
 final class UIOForwarder: @unchecked Sendable {
     private let uioFD: Int32
     private let running = Mutex<StreamHandle?>(nil)
@@ -123,7 +129,6 @@ final class UIOForwarder: @unchecked Sendable {
                 var count: UInt32 = 0
                 if nvmekit_uio_wait(ufd, 0, &count) == 1 {
                     _ = nvmekit_eventfd_signal(eventFD)
-                    _ = nvmekit_uio_irq_control(ufd, 1)
                 }
             }
         }

@@ -154,3 +154,19 @@ struct BindingTests {
         #expect(error?.description.contains("intel_iommu=on") == true)
     }
 }
+
+@Suite("Binding refuses non-NVMe functions")
+struct BindingClassTests {
+    @Test func nonNVMeFunctionIsRefusedUnlessForced() throws {
+        let fs = FakeSysfs()
+        fs.addFunction("0000:00:03.0", class: "0x020000", vendor: "0x8086", device: "0x10d3", driver: "e1000e", group: 2)
+        fs.dir("/sys/bus/pci/drivers/vfio-pci")
+        let binding = DriverBinding(bus: PCIBus(files: fs))
+        let a = try PCIAddress(parsing: "0000:00:03.0")
+        let error = #expect(throws: PlatformError.self) { try binding.bind(a, to: .vfio) }
+        #expect(error?.description.contains("is not an NVMe controller (class 0x20000") == true)
+        #expect(fs.writes.isEmpty)
+        try binding.bind(a, to: .vfio, force: true)
+        #expect(binding.bus.driver(of: a) == "vfio-pci")
+    }
+}

@@ -82,7 +82,7 @@ vm_boot() {
     cache_lock
     ensure_kernel
     layers+=("$(base_layer)")
-    [ "$backend" = kernel ] && [ "${VM_WITH_FIO:-0}" = 1 ] && layers+=("$(fio_layer)")
+    [ "${VM_WITH_FIO:-0}" = 1 ] && layers+=("$(fio_layer)")   # any backend: tools/bench switches drivers in one boot
     if [ "$backend" = noiommu ]; then ensure_noiommu_vfio; layers+=("$(noiommu_layer)"); fi
     [ "$with_nvmekit" = 1 ] && layers+=("$(nvmekit_layer)")
     [ "$with_tests" = 1 ] && layers+=("$(tests_layer)")

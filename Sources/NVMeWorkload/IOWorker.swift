@@ -1,0 +1,518 @@
+import Atomics
+import Histogram
+import NVMeDriver
+import NVMePlatform
+import NVMeSpec
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a worker writes into the blocks of its Write commands.
+public enum DataPattern: String, Sendable, Hashable, Codable, CaseIterable {
+    /// LBA + generation + checksum per block (see `BlockStamp`): verifiable.
+    case stamped
+    case zeroes
+    case ones
+    /// A fixed pseudo-random buffer (not verifiable: the written LBAs are forgotten by the integrity map).
+    case random
+}
+
+/// Everything one IOWorker does. Defaults: 4 KiB-ish random reads (8 blocks) at QD 32 for 10 seconds.
+public struct IOWorkerConfiguration: Sendable, Hashable {
+    public var name: String = "worker"
+    public var nsid: UInt32 = 1
+    /// IO size in logical blocks.
+    public var ioSize: IOSizeDistribution = .fixed(8)
+    /// Random starting LBAs are multiples of this (in blocks).
+    public var lbaAlignment: Int = 1
+    /// Percentage of IOs at a random LBA; the rest continue sequentially.
+    public var randomPercent: Int = 100
+    public var mix: OperationMix = .readOnly
+    /// First LBA of the region (inclusive).
+    public var regionStart: UInt64 = 0
+    /// End of the region (exclusive); nil = the namespace's end.
+    public var regionEnd: UInt64? = nil
+    public var queueDepth: Int = 32
+    /// QPRIO of the worker's IO SQ (0 urgent, 1 high, 2 medium, 3 low), effective under weighted round robin.
+    public var queuePriority: UInt8 = 2
+    /// Stop after this long (nil: no time limit; then `ioCount` must be set).
+    public var duration: Duration? = .seconds(10)
+    /// Stop after this many IOs.
+    public var ioCount: UInt64? = nil
+    /// Submit at most this many IOs per second.
+    public var iopsLimit: Int? = nil
+    /// Verify every read against the integrity map (and stamp every write).
+    public var verify: Bool = true
+    public var pattern: DataPattern = .stamped
+    public var seed: UInt64 = 1
+    /// Last N SQE/CQE pairs kept in the result (0: none).
+    public var commandLogCapacity: Int = 0
+    /// Stop the worker at the first data mismatch.
+    public var stopOnMismatch: Bool = true
+    /// Stop at the first error completion.
+    public var stopOnError: Bool = false
+    /// Per-command timeout.
+    public var timeout: Duration = .seconds(10)
+    /// Call sched_yield() after this many consecutive empty polls (0: never). Spinning without a trap can starve
+    /// QEMU's device emulation when vCPUs are scarce.
+    public var yieldAfterIdlePolls: Int = 0
+
+    public init() {}
+
+    /// Problems with the configuration against `namespace`, one line each naming the fix (empty when valid).
+    public func validate(namespace: Namespace?, maxTransferBytes: Int? = nil) -> [String] {
+        var out: [String] = []
+        let bs = namespace?.blockSize ?? 512
+        out += ioSize.validate(maxTransferBlocks: maxTransferBytes.map { $0 / max(1, bs) })
+        out += mix.validate()
+        if queueDepth < 1 || queueDepth > 65535 { out.append("queue depth \(queueDepth) is outside 1...65535") }
+        if duration == nil && ioCount == nil { out.append("give a limit: a duration (--time) or an IO count (--io-count)") }
+        if let l = iopsLimit, l <= 0 { out.append("the IOPS limit must be positive") }
+        if randomPercent < 0 || randomPercent > 100 { out.append("random percentage \(randomPercent) is outside 0...100") }
+        if lbaAlignment < 1 { out.append("LBA alignment must be at least 1 block") }
+        if queuePriority > 3 { out.append("queue priority \(queuePriority) is outside 0...3") }
+        if let ns = namespace {
+            let end = regionEnd ?? ns.blockCount
+            if end > ns.blockCount { out.append("region end \(end) is past the namespace's last LBA (\(ns.blockCount) blocks)") }
+            if regionStart >= end { out.append("region start \(regionStart) is not below its end \(end)") }
+            else if UInt64(ioSize.maxBlocks) > end - regionStart {
+                out.append("the region (\(end - regionStart) blocks) is smaller than the largest IO (\(ioSize.maxBlocks) blocks)")
+            }
+            if verify && (ns.blockSize < BlockStamp.minimumBlockSize || ns.blockSize % 8 != 0) {
+                out.append("verification needs logical blocks of at least \(BlockStamp.minimumBlockSize) bytes; use --no-verify")
+            }
+            if ns.metadataSize > 0 && ns.extendedLBA {
+                out.append("namespace \(ns.nsid) uses extended LBAs (metadata inline): format it without metadata for the IOWorker")
+            }
+        }
+        return out
+    }
+}
+
+/// Shared between a worker thread and the thread that runs the workload: stop / pause requests and the counters
+/// the progress line reads. Atomics only; the worker's IO path checks one flag word per loop.
+public final class WorkerControl: Sendable {
+    /// Bit 0: stop; bit 1: pause (for a reset).
+    let flags = ManagedAtomic<Int>(0)
+    let paused = ManagedAtomic<Bool>(false)
+    let finished = ManagedAtomic<Bool>(false)
+    public let completed = ManagedAtomic<UInt64>(0)
+    public let bytes = ManagedAtomic<UInt64>(0)
+    /// p99 latency of the last second, nanoseconds.
+    public let recentP99 = ManagedAtomic<UInt64>(0)
+    public let mismatches = ManagedAtomic<UInt64>(0)
+    public let errors = ManagedAtomic<UInt64>(0)
+    public init() {}
+
+    public func requestStop() { _ = flags.loadThenBitwiseOr(with: 1, ordering: .releasing) }
+    public var isFinished: Bool { finished.load(ordering: .acquiring) }
+    public var isPaused: Bool { paused.load(ordering: .acquiring) }
+    func requestPause() { _ = flags.loadThenBitwiseOr(with: 2, ordering: .releasing) }
+    func resume() { _ = flags.loadThenBitwiseAnd(with: ~2, ordering: .releasing) }
+}
+
+/// One IO generator on one dedicated IO queue pair, run on one thread. The IO path (`run`) takes no lock and makes
+/// no allocation: commands, buffers, PRP lists and the integrity map are prepared before the first IO.
+public final class IOWorker: @unchecked Sendable {
+    public let configuration: IOWorkerConfiguration
+    public let queuePair: QueuePair
+    public let namespace: Namespace
+    public let controllerName: String
+    public let pageSize: Int
+    /// The worker's part of the namespace's integrity map (when verifying); returned updated by `run`.
+    public private(set) var map: IntegrityMap?
+
+    struct Context {
+        var active = false
+        var op: WorkloadOperation = .read
+        var slba: UInt64 = 0
+        var blocks: Int = 0
+        var slot: Int = 0
+        var generation: UInt32 = 0
+        /// The range was busy when submitted (do not verify).
+        var unverifiable = false
+        var submitTicks: UInt64 = 0
+    }
+
+    let region: DMARegion
+    let slotBytes: Int
+    let prpLists: DMARegion?
+    var pageBus: [UInt64]
+    let pagesPerSlot: Int
+    var contexts: [Context]
+    var freeSlots: [Int]
+    var busy: [UInt8]
+    let trackBusy: Bool
+    let regionStart: UInt64
+    let regionEnd: UInt64
+    var generation: UInt32
+
+    var sizeTable: WeightedTable<Int>
+    var opTable: WeightedTable<WorkloadOperation>
+    var addresses: AddressGenerator
+    var rng: WorkloadRandom
+
+    public init(queuePair: QueuePair, namespace: Namespace, configuration: IOWorkerConfiguration,
+                allocator: any DMAAllocator, pageSize: Int, controllerName: String, map: IntegrityMap?) throws {
+        self.configuration = configuration
+        self.queuePair = queuePair
+        self.namespace = namespace
+        self.controllerName = controllerName
+        self.pageSize = pageSize
+        let c = configuration
+        regionStart = c.regionStart
+        regionEnd = c.regionEnd ?? namespace.blockCount
+        let bs = namespace.blockSize
+        let maxBytes = max(c.ioSize.maxBlocks * bs, 16)
+        slotBytes = (maxBytes + pageSize - 1) / pageSize * pageSize
+        pagesPerSlot = slotBytes / pageSize
+        region = try allocator.allocate(length: slotBytes * c.queueDepth, alignment: pageSize)
+        pageBus = []
+        pageBus.reserveCapacity(pagesPerSlot * c.queueDepth)
+        for i in 0..<(pagesPerSlot * c.queueDepth) { pageBus.append(region.busAddress(at: i * pageSize)) }
+        if pagesPerSlot > 2 {
+            precondition(pagesPerSlot - 1 <= pageSize / 8, "IO size too large for a single PRP list page")
+            let lists = try allocator.allocate(length: pageSize * c.queueDepth, alignment: pageSize)
+            for s in 0..<c.queueDepth {
+                for p in 1..<pagesPerSlot { lists.store(pageBus[s * pagesPerSlot + p], at: s * pageSize + (p - 1) * 8) }
+            }
+            prpLists = lists
+        } else {
+            prpLists = nil
+        }
+        if c.pattern == .random { region.withUnsafeMutableBytes { raw in
+            var r = WorkloadRandom(seed: c.seed)
+            for i in stride(from: 0, to: raw.count - 7, by: 8) { raw.storeBytes(of: r.next(), toByteOffset: i, as: UInt64.self) }
+        } } else if c.pattern == .ones { region.fill(0xFF) }
+        // Indexed by CID: every 16-bit CID has a context, whatever the queue pair's CID allocation does.
+        contexts = [Context](repeating: Context(), count: 65536)
+        freeSlots = Array((0..<c.queueDepth).reversed())
+        trackBusy = c.verify && c.mix.modifies
+        busy = trackBusy ? [UInt8](repeating: 0, count: Int(regionEnd - regionStart)) : []
+        self.map = c.verify ? (map ?? IntegrityMap(nsid: namespace.nsid, blockSize: bs, firstLBA: regionStart,
+                                                   blockCount: Int(regionEnd - regionStart))) : nil
+        generation = (self.map?.highestGeneration ?? 0) &+ 1
+        sizeTable = WeightedTable(c.ioSize.entries.map { ($0.blocks, $0.weight) })
+        opTable = WeightedTable(c.mix.active.map { ($0, c.mix.weights[$0]!) })
+        addresses = AddressGenerator(regionStart: regionStart, regionEnd: regionEnd, alignment: c.lbaAlignment,
+                                     randomPercent: c.randomPercent)
+        rng = WorkloadRandom(seed: c.seed)
+        if c.commandLogCapacity != queuePair.log.capacity { queuePair.log = CommandLog(capacity: c.commandLogCapacity) }
+    }
+
+    // MARK: Run state (touched only by the worker thread)
+    var result = WorkerResult(name: "")
+    var inflight = 0
+    var submitted: UInt64 = 0
+    var thisSecond: UInt64 = 0
+    var stopRequested = false
+    var opCounts = [UInt64](repeating: 0, count: WorkloadOperation.allCases.count)
+
+    /// Runs until a limit is reached or `control` asks to stop; returns the result (the updated map is `map`).
+    public func run(control: WorkerControl = WorkerControl()) -> WorkerResult {
+        let c = configuration
+        result = WorkerResult(name: c.name, controller: controllerName, nsid: c.nsid, qid: queuePair.qid, queueDepth: c.queueDepth)
+        for i in opCounts.indices { opCounts[i] = 0 }
+        thisSecond = 0; submitted = 0; stopRequested = false
+        result.iopsSeries.reserveCapacity(Int((c.duration.map { $0.components.seconds } ?? 3600)) + 4)
+        let nsPerTick = TickClock.nanosecondsPerTick
+        let ticksPerSecond = UInt64(1e9 / nsPerTick)
+        let start = TickClock.now()
+        let endTicks: UInt64 = c.duration.map { d in
+            let (s, a) = d.components
+            return start &+ UInt64((Double(s) * 1e9 + Double(a) / 1e9) / nsPerTick)
+        } ?? .max
+        let ticksPerIO: UInt64 = c.iopsLimit.map { UInt64(1e9 / Double($0) / nsPerTick) } ?? 0
+        var nextSubmit = start
+        var nextSecond = start &+ ticksPerSecond
+        var lastTick = start
+        var qdIntegral: Double = 0
+        var idle = 0
+        let doorbells0 = queuePair.sq.mmioDoorbellWrites + queuePair.cq.mmioDoorbellWrites
+        var secondHistogram = WorkerResult.makeHistogram()
+        let ioLimit = c.ioCount ?? .max
+        let yieldAfter = c.yieldAfterIdlePolls
+
+        loop: while true {
+            let flags = control.flags.load(ordering: .relaxed)
+            if flags != 0 {
+                if flags & 1 != 0 { stopRequested = true }
+                if flags & 2 != 0 {
+                    let t = TickClock.now()
+                    qdIntegral += Double(inflight) * Double(t &- lastTick)
+                    pauseForReset(control)
+                    lastTick = TickClock.now()
+                }
+            }
+            var now = TickClock.now()
+            if now >= endTicks { stopRequested = true }
+            if queuePair.state == .removed { break loop }
+
+            // Submit up to the queue depth, then ring once (doorbell batching).
+            var posted = 0
+            if !stopRequested {
+                while inflight < c.queueDepth && submitted < ioLimit {
+                    if ticksPerIO != 0 {
+                        if now < nextSubmit { break }
+                        nextSubmit = max(nextSubmit &+ ticksPerIO, now &- ticksPerIO &* UInt64(c.queueDepth))
+                    }
+                    if !submitOne() { break }
+                    posted &+= 1
+                }
+                if posted > 0 {
+                    // Account the time before the doorbell at the old depth; from here on `posted` more are out
+                    // (a device may complete them while the doorbell write is still in progress).
+                    let t = TickClock.now()
+                    qdIntegral += Double(inflight - posted) * Double(t &- lastTick)
+                    lastTick = t
+                    queuePair.sq.ring()
+                }
+            }
+            if inflight == 0 && (stopRequested || submitted >= ioLimit) { break loop }
+
+            // Reap.
+            let before = inflight
+            let reaped = queuePair.poll { completion in self.complete(completion, secondHistogram: &secondHistogram) }
+            if reaped > 0 {
+                now = TickClock.now()
+                qdIntegral += Double(before) * Double(now &- lastTick)
+                lastTick = now
+                idle = 0
+                if result.mismatchCount > 0 && c.stopOnMismatch { stopRequested = true }
+                if result.errors > 0 && c.stopOnError { stopRequested = true }
+            } else if posted == 0 {
+                idle &+= 1
+                if yieldAfter > 0 && idle >= yieldAfter { idle = 0; sched_yield() }
+            }
+
+            if now >= nextSecond {
+                result.iopsSeries.append(thisSecond)
+                thisSecond = 0
+                nextSecond &+= ticksPerSecond
+                control.completed.store(result.ios, ordering: .relaxed)
+                control.bytes.store(result.bytesRead &+ result.bytesWritten, ordering: .relaxed)
+                control.recentP99.store(secondHistogram.totalCount > 0 ? secondHistogram.valueAtPercentile(99) : 0,
+                                        ordering: .relaxed)
+                control.mismatches.store(result.mismatchCount, ordering: .relaxed)
+                control.errors.store(result.errors, ordering: .relaxed)
+                secondHistogram.reset()
+            }
+        }
+        let end = TickClock.now()
+        qdIntegral += Double(inflight) * Double(end &- lastTick)
+        let elapsedTicks = max(1, end &- start)
+        if thisSecond > 0 || result.iopsSeries.isEmpty { result.iopsSeries.append(thisSecond) }
+        result.elapsedNanoseconds = UInt64(Double(elapsedTicks) * nsPerTick)
+        result.meanQueueDepth = qdIntegral / Double(elapsedTicks)
+        result.doorbellWrites = UInt64(queuePair.sq.mmioDoorbellWrites + queuePair.cq.mmioDoorbellWrites - doorbells0)
+        for op in WorkloadOperation.allCases where opCounts[op.index] > 0 { result.perOperation[op] = opCounts[op.index] }
+        if c.commandLogCapacity > 0 { result.commandLog = queuePair.log.entries.map(LoggedCommand.init) }
+        control.completed.store(result.ios, ordering: .relaxed)
+        control.mismatches.store(result.mismatchCount, ordering: .relaxed)
+        return result
+    }
+
+    /// Stops submitting and waits while the coordinator resets the controller; afterwards every command the
+    /// controller no longer knows (failed locally by the reset) is settled: modified ranges become ambiguous.
+    func pauseForReset(_ control: WorkerControl) {
+        control.paused.store(true, ordering: .releasing)
+        while control.flags.load(ordering: .acquiring) & 2 != 0 { sched_yield() }
+        control.paused.store(false, ordering: .releasing)
+        var aborted = 0
+        for cid in contexts.indices where contexts[cid].active && !queuePair.isOutstanding(UInt16(cid)) {
+            settleAborted(cid)
+            aborted += 1
+        }
+        result.abortedByReset &+= UInt64(aborted)
+        result.resets += 1
+    }
+
+    func settleAborted(_ cid: Int) {
+        let ctx = contexts[cid]
+        if map != nil, ctx.op.modifies {
+            let state: LBAState = ctx.op == .write ? (configuration.pattern == .stamped ? .written(generation: ctx.generation) : .unknown)
+                : ctx.op == .trim ? .deallocated : .zeroed
+            map!.recordInterrupted(slba: ctx.slba, blocks: ctx.blocks, interrupted: state)
+        }
+        release(cid)
+    }
+
+    @inline(__always) func release(_ cid: Int) {
+        let ctx = contexts[cid]
+        contexts[cid].active = false
+        if ctx.op.transfersData { freeSlots.append(ctx.slot) }
+        if trackBusy && ctx.op.hasRange {
+            let s = Int(ctx.slba - regionStart)
+            for i in s..<(s + ctx.blocks) { busy[i] &-= 1 }
+        }
+        inflight &-= 1
+    }
+
+    /// Builds and posts one command (no doorbell). False when nothing could be posted now.
+    @inline(__always) func submitOne() -> Bool {
+        let c = configuration
+        var op = opTable.sample(&rng)
+        var blocks = op == .flush ? 0 : sizeTable.sample(&rng)
+        var slba: UInt64 = 0
+        if op.hasRange {
+            slba = addresses.next(blocks: blocks, &rng)
+            if slba + UInt64(blocks) > regionEnd { blocks = Int(regionEnd - slba) }
+            if trackBusy {
+                var tries = 0
+                while isBusy(slba, blocks) {
+                    tries += 1
+                    if tries == 8 { return false }
+                    slba = addresses.next(blocks: blocks, &rng)
+                }
+            }
+        }
+        if op == .compare && !canCompare(slba, blocks) { op = .read }
+        let bs = namespace.blockSize
+        var sqe: SQE
+        var slot = 0
+        switch op {
+        case .read: sqe = .read(nsid: c.nsid, slba: slba, nlb: UInt16(blocks - 1))
+        case .write: sqe = .write(nsid: c.nsid, slba: slba, nlb: UInt16(blocks - 1))
+        case .compare: sqe = .compare(nsid: c.nsid, slba: slba, nlb: UInt16(blocks - 1))
+        case .writeZeroes: sqe = .writeZeroes(nsid: c.nsid, slba: slba, nlb: UInt16(blocks - 1))
+        case .verify: sqe = .verify(nsid: c.nsid, slba: slba, nlb: UInt16(blocks - 1))
+        case .flush: sqe = .flush(nsid: c.nsid)
+        case .trim: sqe = .datasetManagement(nsid: c.nsid, nr: 0, attributes: .ad)
+        }
+        let gen = generation
+        if op.transfersData {
+            guard let s = freeSlots.popLast() else { return false }
+            slot = s
+            let bytes = op == .trim ? 16 : blocks * bs
+            let first = s * pagesPerSlot
+            sqe.prp1 = pageBus[first]
+            let pages = (bytes + pageSize - 1) / pageSize
+            if pages == 2 { sqe.prp2 = pageBus[first + 1] }
+            else if pages > 2 { sqe.prp2 = prpLists!.busAddress(at: s * pageSize) }
+            let offset = s * slotBytes
+            switch op {
+            case .write:
+                if c.pattern == .stamped { BlockStamp.stamp(region, offset: offset, blockSize: bs, slba: slba, blocks: blocks, generation: gen) }
+                generation &+= 1
+            case .compare:
+                fillExpected(offset: offset, slba: slba, blocks: blocks)
+            case .trim:
+                region.store(UInt32(0), at: offset)
+                region.store(UInt32(blocks), at: offset + 4)
+                region.store(slba, at: offset + 8)
+            default: break
+            }
+        }
+        let cid: UInt16
+        do {
+            cid = try queuePair.submit(sqe, timeout: .after(c.timeout), ring: false)
+        } catch {
+            if op.transfersData { freeSlots.append(slot) }
+            if op == .write { generation &-= 1 }
+            return false
+        }
+        let i = Int(cid)
+        contexts[i].active = true
+        contexts[i].op = op
+        contexts[i].slba = slba
+        contexts[i].blocks = blocks
+        contexts[i].slot = slot
+        contexts[i].generation = gen
+        contexts[i].unverifiable = false
+        if trackBusy && op.hasRange {
+            let s = Int(slba - regionStart)
+            for k in s..<(s + blocks) { busy[k] &+= 1 }
+        }
+        inflight &+= 1
+        submitted &+= 1
+        return true
+    }
+
+    @inline(__always) func isBusy(_ slba: UInt64, _ blocks: Int) -> Bool {
+        let s = Int(slba - regionStart)
+        for k in s..<(s + blocks) where busy[k] != 0 { return true }
+        return false
+    }
+
+    /// Compare needs a known expectation for every block: stamped (any generation) or zeroed.
+    func canCompare(_ slba: UInt64, _ blocks: Int) -> Bool {
+        guard let map else { return false }
+        for k in 0..<blocks {
+            let lba = slba + UInt64(k)
+            if map.isAmbiguous(lba) { return false }
+            switch map[lba] {
+            case .written, .zeroed: continue
+            default: return false
+            }
+        }
+        return configuration.pattern == .stamped
+    }
+
+    func fillExpected(offset: Int, slba: UInt64, blocks: Int) {
+        let bs = namespace.blockSize
+        for k in 0..<blocks {
+            switch map![slba + UInt64(k)] {
+            case .written(let g): BlockStamp.stamp(region, offset: offset + k * bs, blockSize: bs, slba: slba + UInt64(k), blocks: 1, generation: g)
+            default: region.fill(0, offset: offset + k * bs, count: bs)
+            }
+        }
+    }
+
+    @inline(__always) func complete(_ completion: Completion, secondHistogram: inout Histogram<UInt64>) {
+        let cid = Int(completion.cqe.cid)
+        guard cid < contexts.count, contexts[cid].active else { return }
+        let ctx = contexts[cid]
+        let bs = namespace.blockSize
+        result.ios &+= 1
+        thisSecond &+= 1
+        opCounts[ctx.op.index] &+= 1
+        _ = result.latency.record(completion.latencyNanoseconds)
+        _ = secondHistogram.record(completion.latencyNanoseconds)
+        if completion.isSuccess {
+            switch ctx.op {
+            case .read:
+                result.bytesRead &+= UInt64(ctx.blocks * bs)
+                if map != nil && !ctx.unverifiable {
+                    if var m = map!.verify(region: region, offset: ctx.slot * slotBytes, slba: ctx.slba, blocks: ctx.blocks) {
+                        result.mismatchCount &+= 1
+                        if result.mismatches.count < 16 {
+                            m.sqe = completion.sqe.dwords; m.cqe = completion.cqe.dwords
+                            result.mismatches.append(m)
+                        }
+                    } else {
+                        result.verifiedBlocks &+= UInt64(ctx.blocks)
+                    }
+                }
+            case .write:
+                result.bytesWritten &+= UInt64(ctx.blocks * bs)
+                if map != nil {
+                    if configuration.pattern == .stamped { map!.recordWrite(slba: ctx.slba, blocks: ctx.blocks, generation: ctx.generation) }
+                    else { map!.forget(slba: ctx.slba, blocks: ctx.blocks) }
+                }
+            case .compare:
+                result.bytesRead &+= UInt64(ctx.blocks * bs)
+                result.verifiedBlocks &+= UInt64(ctx.blocks)
+            case .trim: map?.recordDeallocate(slba: ctx.slba, blocks: ctx.blocks)
+            case .writeZeroes: map?.recordZeroes(slba: ctx.slba, blocks: ctx.blocks)
+            case .flush, .verify: break
+            }
+        } else {
+            if completion.origin == .device { result.errors &+= 1 } else { result.abortedByReset &+= 1 }
+            if result.failures.count < 16 {
+                result.failures.append(FailedCommand(opcode: completion.sqe.opc, slba: ctx.slba, blocks: ctx.blocks,
+                                                     status: completion.status.description, origin: completion.origin.rawValue,
+                                                     sqe: completion.sqe.dwords, cqe: completion.cqe.dwords))
+            }
+            if ctx.op == .compare && completion.status.sct == 2 && completion.status.sc == 0x85 {
+                result.mismatchCount &+= 1
+            }
+            if map != nil && ctx.op.modifies {
+                let state: LBAState = ctx.op == .write ? (configuration.pattern == .stamped ? .written(generation: ctx.generation) : .unknown)
+                    : ctx.op == .trim ? .deallocated : .zeroed
+                map!.recordInterrupted(slba: ctx.slba, blocks: ctx.blocks, interrupted: state)
+            }
+        }
+        release(cid)
+    }
+}

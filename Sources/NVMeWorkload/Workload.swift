@@ -1,0 +1,230 @@
+import Foundation
+import NVMeDriver
+import NVMePlatform
+import NVMeSpec
+import Synchronization
+
+/// Integrity maps by controller and namespace, kept by the caller between runs: the maps live in host memory, so
+/// a workload run after a reset, a power cycle or a re-bind verifies what earlier runs wrote.
+public struct IntegrityStore: Sendable {
+    public var maps: [String: IntegrityMap] = [:]
+    public init() {}
+    public static func key(controller: String, nsid: UInt32) -> String { "\(controller)/ns\(nsid)" }
+    public subscript(controller: String, nsid: UInt32) -> IntegrityMap? {
+        get { maps[Self.key(controller: controller, nsid: nsid)] }
+        set { maps[Self.key(controller: controller, nsid: nsid)] = newValue }
+    }
+}
+
+/// A reset the workload performs while its workers have IO in flight.
+public struct ScheduledReset: Sendable, Hashable {
+    /// Time after the start of the run.
+    public var after: Duration
+    public var kind: ResetKind
+    /// Index into the workload's controllers.
+    public var controller: Int
+    public init(after: Duration, kind: ResetKind = .controller, controller: Int = 0) {
+        self.after = after; self.kind = kind; self.controller = controller
+    }
+}
+
+public enum WorkloadError: Error, CustomStringConvertible {
+    case configuration(String)
+    case queueCreation(controller: String, qid: UInt16, any Error)
+    case reset(controller: String, any Error)
+
+    public var description: String {
+        switch self {
+        case .configuration(let s): return s
+        case .queueCreation(let c, let q, let e):
+            return "\(c): cannot create IO queue pair \(q) for a worker: \(e) — open the controller with more IO queues (ControllerOptions.ioQueueCount) or use fewer workers"
+        case .reset(let c, let e): return "\(c): reset during the workload failed: \(e)"
+        }
+    }
+}
+
+/// Several IOWorkers over namespaces and controllers, each on its own thread and its own dedicated (polled) IO
+/// queue pair, with resets at chosen times and a progress callback once per interval.
+public final class Workload: @unchecked Sendable {
+    public struct Job: Sendable {
+        public var controller: Controller
+        public var configuration: IOWorkerConfiguration
+        public init(controller: Controller, configuration: IOWorkerConfiguration) {
+            self.controller = controller; self.configuration = configuration
+        }
+    }
+
+    public let jobs: [Job]
+    public var resets: [ScheduledReset] = []
+    /// How often `progress` is called.
+    public var progressInterval: Duration = .seconds(1)
+
+    public init(jobs: [Job]) { self.jobs = jobs }
+    public convenience init(controller: Controller, configuration: IOWorkerConfiguration) {
+        self.init(jobs: [Job(controller: controller, configuration: configuration)])
+    }
+
+    /// The distinct controllers, in job order.
+    public var controllers: [Controller] {
+        var seen: [ObjectIdentifier] = []
+        var out: [Controller] = []
+        for j in jobs where !seen.contains(ObjectIdentifier(j.controller)) {
+            seen.append(ObjectIdentifier(j.controller)); out.append(j.controller)
+        }
+        return out
+    }
+
+    /// Runs every job to its limits. Integrity maps come from and go back to `integrity`.
+    public func run(integrity: inout IntegrityStore, progress: ((ProgressSnapshot) -> Void)? = nil) throws -> WorkloadResult {
+        // Validate everything before touching a queue.
+        var problems: [String] = []
+        for j in jobs {
+            let ns = j.controller.namespaces.first { $0.nsid == j.configuration.nsid }
+            if ns == nil {
+                problems.append("\(j.configuration.name): namespace \(j.configuration.nsid) is not active on \(j.controller.device.address) (active: \(j.controller.namespaces.map(\.nsid)))")
+                continue
+            }
+            problems += j.configuration.validate(namespace: ns).map { "\(j.configuration.name): \($0)" }
+        }
+        problems += overlappingVerifiedRegions()
+        if !problems.isEmpty { throw WorkloadError.configuration(problems.joined(separator: "\n")) }
+
+        // Dedicated polled IO queue pairs and workers.
+        var workers: [IOWorker] = []
+        var created: [(Controller, QueuePair)] = []
+        defer { for (c, qp) in created { try? c.deleteIOQueuePair(qp) } }
+        for j in jobs {
+            let c = j.controller
+            let ns = c.namespaces.first { $0.nsid == j.configuration.nsid }!
+            let used = Set(c.ioQueues.map(\.qid))
+            let qid = (1...UInt16.max).first { !used.contains($0) }!
+            let qp: QueuePair
+            do {
+                qp = try c.createIOQueuePair(qid: qid, depth: max(2, j.configuration.queueDepth + 1), vector: nil,
+                                             priority: j.configuration.queuePriority)
+            } catch {
+                throw WorkloadError.queueCreation(controller: c.device.address, qid: qid, error)
+            }
+            created.append((c, qp))
+            let cfg = j.configuration
+            var map: IntegrityMap? = nil
+            if cfg.verify {
+                let start = cfg.regionStart, end = cfg.regionEnd ?? ns.blockCount
+                var whole = integrity[c.device.address, ns.nsid]
+                    ?? IntegrityMap(nsid: ns.nsid, blockSize: ns.blockSize, blockCount: Int(ns.blockCount))
+                if whole.blockCount != Int(ns.blockCount) || whole.blockSize != ns.blockSize {
+                    whole = IntegrityMap(nsid: ns.nsid, blockSize: ns.blockSize, blockCount: Int(ns.blockCount))
+                }
+                integrity[c.device.address, ns.nsid] = whole
+                map = whole.subrange(slba: start, blocks: Int(end - start))
+            }
+            workers.append(try IOWorker(queuePair: qp, namespace: ns, configuration: cfg, allocator: c.allocator,
+                                        pageSize: c.pageSize, controllerName: c.device.address, map: map))
+        }
+
+        let controls = workers.map { _ in WorkerControl() }
+        let results = ResultSlots(count: workers.count)
+        for (i, w) in workers.enumerated() {
+            let control = controls[i]
+            let t = Thread {
+                results.set(i, w.run(control: control))
+                control.finished.store(true, ordering: .releasing)   // after the result is stored
+            }
+            t.name = "nvmekit-io-\(i)"
+            t.stackSize = 1 << 20
+            t.start()
+        }
+
+        // Coordinate: progress, scheduled resets, completion.
+        let start = MonotonicClock.nanoseconds()
+        var pending = resets.sorted { $0.after < $1.after }
+        let interval = UInt64(max(1, progressInterval.components.seconds * 1_000_000_000
+                                      + progressInterval.components.attoseconds / 1_000_000_000))
+        var nextProgress = start + interval
+        var resetError: (any Error)? = nil
+        let expected = jobs.map { j -> UInt64? in j.configuration.duration.map { UInt64($0.components.seconds) * 1_000_000_000 + UInt64($0.components.attoseconds / 1_000_000_000) } }
+        let longest = expected.compactMap { $0 }.max()
+        while !controls.allSatisfy(\.isFinished) {
+            let now = MonotonicClock.nanoseconds()
+            if let r = pending.first, now - start >= nanoseconds(r.after) {
+                pending.removeFirst()
+                if r.controller < controllers.count {
+                    let c = controllers[r.controller]
+                    let mine = jobs.indices.filter { jobs[$0].controller === c }.map { controls[$0] }
+                    for m in mine { m.requestPause() }
+                    while !mine.allSatisfy({ $0.isPaused || $0.isFinished }) { usleep(100) }
+                    do { try c.reset(r.kind) } catch { resetError = error; for m in controls { m.requestStop() } }
+                    for m in mine { m.resume() }
+                }
+            }
+            if let progress, now >= nextProgress {
+                nextProgress += interval
+                progress(ProgressSnapshot(elapsedNanoseconds: now - start, expectedNanoseconds: longest,
+                                          completed: controls.reduce(0) { $0 + $1.completed.load(ordering: .relaxed) },
+                                          bytes: controls.reduce(0) { $0 + $1.bytes.load(ordering: .relaxed) },
+                                          p99Nanoseconds: controls.map { $0.recentP99.load(ordering: .relaxed) }.max() ?? 0,
+                                          mismatches: controls.reduce(0) { $0 + $1.mismatches.load(ordering: .relaxed) },
+                                          errors: controls.reduce(0) { $0 + $1.errors.load(ordering: .relaxed) }))
+            }
+            usleep(2000)
+        }
+        let all = results.values.map { $0! }
+
+        // Maps back into the store.
+        for (i, w) in workers.enumerated() {
+            guard let m = w.map else { continue }
+            let c = jobs[i].controller
+            integrity[c.device.address, m.nsid]?.merge(m)
+        }
+        if let resetError { throw WorkloadError.reset(controller: controllers.first?.device.address ?? "", resetError) }
+        var config: [String: String] = [:]
+        for (i, j) in jobs.enumerated() { config["worker\(i)"] = j.configuration.summary + " on \(j.controller.device.address)" }
+        return WorkloadResult(workers: all, configuration: config)
+    }
+
+    /// Verified workers that modify data must own their LBAs: overlapping regions on one namespace are refused.
+    func overlappingVerifiedRegions() -> [String] {
+        var out: [String] = []
+        for a in jobs.indices {
+            for b in jobs.indices where b > a {
+                let x = jobs[a], y = jobs[b]
+                guard x.controller === y.controller, x.configuration.nsid == y.configuration.nsid,
+                      x.configuration.verify || y.configuration.verify,
+                      x.configuration.mix.modifies || y.configuration.mix.modifies else { continue }
+                let ns = x.controller.namespaces.first { $0.nsid == x.configuration.nsid }?.blockCount ?? .max
+                let xe = x.configuration.regionEnd ?? ns, ye = y.configuration.regionEnd ?? ns
+                if x.configuration.regionStart < ye && y.configuration.regionStart < xe {
+                    out.append("\(x.configuration.name) and \(y.configuration.name) write-verify overlapping LBAs of namespace \(x.configuration.nsid): give each worker its own region (--region-start/--region-end) or use --no-verify")
+                }
+            }
+        }
+        return out
+    }
+}
+
+func nanoseconds(_ d: Duration) -> UInt64 {
+    let (s, a) = d.components
+    return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a)) / 1_000_000_000
+}
+
+/// Each worker thread writes its own slot once, then the coordinator reads them after every worker finished.
+final class ResultSlots: Sendable {
+    let storage: Mutex<[WorkerResult?]>
+    init(count: Int) { storage = Mutex(Array(repeating: nil, count: count)) }
+    func set(_ i: Int, _ r: WorkerResult) { storage.withLock { $0[i] = r } }
+    var values: [WorkerResult?] { storage.withLock { $0 } }
+}
+
+extension IOWorkerConfiguration {
+    /// One line describing the configuration.
+    public var summary: String {
+        var s = "ns \(nsid) \(mix) size \(ioSize) align \(lbaAlignment) random \(randomPercent)% QD \(queueDepth)"
+        s += " region \(regionStart)..<\(regionEnd.map(String.init) ?? "end")"
+        if let d = duration { s += " time \(d)" }
+        if let n = ioCount { s += " ios \(n)" }
+        if let l = iopsLimit { s += " iops-limit \(l)" }
+        s += verify ? " verify" : " no-verify"
+        s += " pattern \(pattern.rawValue) seed \(seed)"
+        return s
+    }
+}

@@ -1,0 +1,173 @@
+import NVMeDriver
+import NVMePlatform
+import NVMeSimulator
+import NVMeSpec
+import NVMeWorkload
+import Testing
+
+/// IOWorker on the in-process simulator (inline mode: a doorbell write processes the queue on the writer's thread).
+@Suite("IOWorker on the simulator", .serialized)
+struct IOWorkerSimulatorTests {
+    static func open(blocks: UInt64 = 16384, blockSize: Int = 512, address: String = "sim0",
+                     nullIO: Bool = false) throws -> (SimulatedController, Controller) {
+        var cfg = SimulatorConfiguration()
+        cfg.nullIO = nullIO
+        cfg.namespaces = [NamespaceConfiguration(nsid: 1, blockCount: blocks, formatIndex: blockSize == 4096 ? 4 : 0)]
+        let sim = try SimulatedController(configuration: cfg, address: address)
+        var options = ControllerOptions()
+        options.interrupts = .polling
+        options.ioQueueCount = 4
+        let c = try Controller.open(sim, options: options)
+        return (sim, c)
+    }
+
+    static func config(_ mix: OperationMix, ios: UInt64? = nil, qd: Int = 16, size: IOSizeDistribution = .fixed(8),
+                       random: Int = 100, region: Range<UInt64>? = nil) -> IOWorkerConfiguration {
+        var c = IOWorkerConfiguration()
+        c.mix = mix; c.ioCount = ios; c.duration = ios == nil ? .seconds(2) : nil; c.queueDepth = qd; c.ioSize = size
+        c.randomPercent = random
+        if let region { c.regionStart = region.lowerBound; c.regionEnd = region.upperBound }
+        return c
+    }
+
+    @Test func aWriteReadMixVerifiesEveryReadWithoutMismatches() throws {
+        let (_, c) = try Self.open()
+        defer { c.close() }
+        var store = IntegrityStore()
+        // Fill the region first so that every later read has an expectation.
+        _ = try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 2048, random: 0, region: 0..<16384)).run(integrity: &store)
+        let r = try Workload(controller: c, configuration: Self.config(.read(percent: 70), ios: 20_000,
+                             size: .weighted([.init(blocks: 1, weight: 50), .init(blocks: 8, weight: 40), .init(blocks: 64, weight: 10)])))
+            .run(integrity: &store)
+        #expect(r.total.ios == 20_000)
+        #expect(r.mismatchCount == 0, "\(r.firstMismatch.map(String.init(describing:)) ?? "")")
+        #expect(r.total.errors == 0)
+        #expect(r.total.verifiedBlocks > 50_000)
+        let reads = r.total.perOperation[.read] ?? 0
+        #expect(abs(Double(reads) / 20_000 - 0.7) < 0.03)
+        #expect(store[c.device.address, 1]!.summary.written == 16384)
+    }
+
+    @Test func everyOperationOfTheMixRunsAndTheMapTracksTrimAndWriteZeroes() throws {
+        let (_, c) = try Self.open()
+        defer { c.close() }
+        var store = IntegrityStore()
+        let mix = try OperationMix.parse("read:40,write:30,trim:8,flush:5,write-zeroes:7,compare:5,verify:5")
+        let r = try Workload(controller: c, configuration: Self.config(mix, ios: 10_000, region: 0..<2048)).run(integrity: &store)
+        for op in WorkloadOperation.allCases where op != .compare {
+            #expect((r.total.perOperation[op] ?? 0) > 0, "\(op) never ran")
+        }
+        #expect(r.mismatchCount == 0, "\(r.firstMismatch.map(String.init(describing:)) ?? "")")
+        #expect(r.total.errors == 0, "\(r.total.failures.first.map { "\($0)" } ?? "")")
+        let s = store[c.device.address, 1]!.summary
+        #expect(s.deallocated > 0 && s.zeroed > 0 && s.written > 0)
+    }
+
+    @Test func aCorruptedLBAIsCaughtAndReportedWithItsSQEAndCQE() throws {
+        let (sim, c) = try Self.open(blocks: 4096)
+        defer { c.close() }
+        var store = IntegrityStore()
+        _ = try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 512, random: 0, region: 0..<4096)).run(integrity: &store)
+        // Flip one byte of LBA 1234 behind the driver's back.
+        var block = try #require(sim.readBlocks(nsid: 1, lba: 1234, count: 1))
+        block[300] ^= 0xFF
+        sim.writeBlocks(nsid: 1, lba: 1234, data: block)
+
+        let r = try Workload(controller: c, configuration: Self.config(.readOnly, ios: 512, random: 0, region: 0..<4096)).run(integrity: &store)
+        #expect(r.mismatchCount == 1)
+        let m = try #require(r.firstMismatch)
+        #expect(m.lba == 1234)
+        #expect(m.firstDifferingByte == 300)
+        let sqe = try #require(m.sqe), cqe = try #require(m.cqe)
+        let slba = UInt64(sqe[10]) | UInt64(sqe[11]) << 32
+        #expect(sqe[0] & 0xFF == 0x02, "the SQE is the Read that returned the block")
+        #expect(slba <= 1234 && 1234 < slba + UInt64(sqe[12] & 0xFFFF) + 1)
+        #expect(UInt16(cqe[3] & 0xFFFF) == UInt16(sqe[0] >> 16), "the CQE completes that command")
+        #expect(m.description.contains("LBA 1234"))
+    }
+
+    @Test func verificationContinuesAcrossAControllerResetWithIOInFlight() throws {
+        let (_, c) = try Self.open(blocks: 8192)
+        defer { c.close() }
+        var store = IntegrityStore()
+        _ = try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 1024, random: 0, region: 0..<8192)).run(integrity: &store)
+        var cfg = Self.config(.read(percent: 50), qd: 32)
+        cfg.duration = .milliseconds(1500)
+        let w = Workload(controller: c, configuration: cfg)
+        w.resets = [ScheduledReset(after: .milliseconds(500), kind: .controller)]
+        let r = try w.run(integrity: &store)
+        #expect(r.total.resets == 1)
+        #expect(r.mismatchCount == 0, "\(r.firstMismatch.map(String.init(describing:)) ?? "")")
+        #expect(r.total.verifiedBlocks > 0)
+        // After the reset the map still verifies everything written before and during the run.
+        let after = try Workload(controller: c, configuration: Self.config(.readOnly, ios: 1024, random: 0, region: 0..<8192)).run(integrity: &store)
+        #expect(after.mismatchCount == 0, "\(after.firstMismatch.map(String.init(describing:)) ?? "")")
+        #expect(after.total.verifiedBlocks == 8192)
+    }
+
+    @Test func theMapSurvivesAPowerCycleOfTheSimulator() throws {
+        let (_, c) = try Self.open(blocks: 4096)
+        defer { c.close() }
+        var store = IntegrityStore()
+        _ = try Workload(controller: c, configuration: Self.config(.read(percent: 30), ios: 4000, region: 0..<4096)).run(integrity: &store)
+        try c.reset(.powerCycle)
+        let after = try Workload(controller: c, configuration: Self.config(.readOnly, ios: 512, random: 0, region: 0..<4096)).run(integrity: &store)
+        #expect(after.mismatchCount == 0, "\(after.firstMismatch.map(String.init(describing:)) ?? "")")
+        #expect(after.total.verifiedBlocks > 0)
+    }
+
+    @Test func littlesLawHoldsOnARealRun() throws {
+        let (_, c) = try Self.open(nullIO: true)
+        defer { c.close() }
+        var store = IntegrityStore()
+        var cfg = Self.config(.readOnly, ios: 30_000, qd: 8)
+        cfg.verify = false
+        let r = try Workload(controller: c, configuration: cfg).run(integrity: &store)
+        let law = r.total.littlesLaw
+        #expect(law.measuredQueueDepth > 0 && law.measuredQueueDepth <= 8)
+        #expect(law.isConsistent(tolerance: 0.25), "IOPS x mean latency = \(law.predictedQueueDepth), measured QD \(law.measuredQueueDepth)")
+    }
+
+    @Test func manyWorkersOverTwoControllersReportPerWorkerAndAggregated() throws {
+        let (_, a) = try Self.open(address: "simA")
+        let (_, b) = try Self.open(address: "simB")
+        defer { a.close(); b.close() }
+        var store = IntegrityStore()
+        var jobs: [Workload.Job] = []
+        for (i, ctrl) in [a, a, b].enumerated() {
+            var cfg = Self.config(.read(percent: 50), ios: 3000, qd: 8, region: UInt64(i * 4096)..<UInt64(i * 4096 + 4096))
+            cfg.name = "w\(i)"
+            cfg.seed = UInt64(i + 1)
+            jobs.append(.init(controller: ctrl, configuration: cfg))
+        }
+        let r = try Workload(jobs: jobs).run(integrity: &store)
+        #expect(r.workers.map(\.name) == ["w0", "w1", "w2"])
+        #expect(r.workers.allSatisfy { $0.ios == 3000 })
+        #expect(r.total.ios == 9000)
+        #expect(r.total.latency.totalCount == 9000)
+        #expect(Set(r.workers.map(\.controller)) == ["simA", "simB"])
+        #expect(r.mismatchCount == 0)
+        #expect(store["simA", 1] != nil && store["simB", 1] != nil)
+    }
+
+    @Test func overlappingWriteVerifyRegionsAreRefusedWithTheFix() throws {
+        let (_, c) = try Self.open()
+        defer { c.close() }
+        var store = IntegrityStore()
+        let cfg = Self.config(.writeOnly, ios: 10)
+        #expect {
+            try Workload(jobs: [.init(controller: c, configuration: cfg), .init(controller: c, configuration: cfg)]).run(integrity: &store)
+        } throws: { e in "\(e)".contains("own region") }
+    }
+
+    @Test func theCommandLogKeepsTheLastCommands() throws {
+        let (_, c) = try Self.open()
+        defer { c.close() }
+        var store = IntegrityStore()
+        var cfg = Self.config(.readOnly, ios: 100, qd: 4)
+        cfg.commandLogCapacity = 16
+        let r = try Workload(controller: c, configuration: cfg).run(integrity: &store)
+        #expect(r.workers[0].commandLog.count == 16)
+        #expect(r.workers[0].commandLog.allSatisfy { $0.opcode == 0x02 && $0.status.contains("Success") })
+    }
+}
