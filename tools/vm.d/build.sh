@@ -215,11 +215,24 @@ ensure_nvmekit() {
     rm -f "$log"; mkdir -p "$VM_CACHE/stamps"; echo "$s" > "$stamp"
 }
 
+# The test binary, plus what device tests may call: the debug nvmekit beside it (built by --build-tests) and the
+# captured fixtures (Fixtures/qemu), all at their absolute host paths.
+DEBUG_NVMEKIT=$REPO/.build/debug/nvmekit
 build_tests() {
     copy_with_libs "$1" "$TEST_BINARY"
     strip --strip-debug "$1$TEST_BINARY" 2>/dev/null || true
+    if [ -x "$DEBUG_NVMEKIT" ]; then
+        copy_with_libs "$1" "$DEBUG_NVMEKIT"; strip --strip-debug "$1$DEBUG_NVMEKIT" 2>/dev/null || true
+    fi
+    [ -d "$REPO/Fixtures/qemu" ] && { mkdir -p "$1$REPO/Fixtures"; cp -r "$REPO/Fixtures/qemu" "$1$REPO/Fixtures/"; }
+    return 0
 }
-tests_layer() { layer tests "$( { echo $LAYOUT_VERSION; lib_stamp "$TEST_BINARY"; } | short_hash)" build_tests; }
+tests_layer() {
+    local key
+    key=$( { echo $LAYOUT_VERSION; lib_stamp "$TEST_BINARY"; [ -x "$DEBUG_NVMEKIT" ] && lib_stamp "$DEBUG_NVMEKIT"
+             find "$REPO/Fixtures/qemu" -type f -print0 2>/dev/null | LC_ALL=C sort -z | xargs -0 -r sha256sum; } | short_hash)
+    layer tests "$key" build_tests
+}
 
 build_nvmekit() {
     copy_with_libs "$1" "$NVMEKIT_STATIC"
