@@ -157,10 +157,15 @@ struct PlatformDeviceTests {
         let admin = try PlatformGuest.AdminQueue(dev)
         defer { admin.disable() }
         try dev.interrupts.setMasked(true, vector: 0)
+        // A level left over from enabling (UIO's INTx) is consumed here; only what arrives while masked counts.
+        _ = try dev.interrupts.wait(vector: 0, until: Deadline(nanoseconds: 0))
+        let before = dev.interrupts.count(vector: 0)
+        _ = try dev.interrupts.wait(vector: 0, until: Deadline(nanoseconds: 0))
         let data = try Buffer(count: 4096, from: dev.dma)
         admin.postIdentify(into: data, cid: 9)
         try PlatformGuest.waitUntil(.seconds(30), "CQE while masked") { admin.completion(0) != nil }
-        #expect(dev.interrupts.count(vector: 0) == 0, "a masked vector delivered an interrupt")
+        #expect(dev.interrupts.count(vector: 0) == before, "a masked vector delivered an interrupt")
+        _ = try dev.interrupts.wait(vector: 0, until: Deadline(nanoseconds: 0))
         try dev.interrupts.setMasked(false, vector: 0)
         let fired = try dev.interrupts.wait(vector: 0, timeout: .seconds(30))
         #expect(fired >= 1, "the held interrupt was not delivered after unmask")
