@@ -1,4 +1,5 @@
 import CNVMeShim
+import NVMeSpec
 import Synchronization
 import SystemPackage
 
@@ -81,7 +82,11 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
                 forwarder.stop()
                 try setINTx(false)
             },
-            mask: { _, masked in try setINTx(!masked) },
+            // Masking a vector of a pin-based controller is the controller's own job: INTMS/INTMC (NVMe 2.0 §3.1.4.3–4)
+            // stop it asserting INTx, and it asserts again on INTMC while completions are pending.
+            mask: { vector, masked in
+                bar.write32(UInt32(1) << UInt32(vector), at: masked ? ControllerRegister.intms.rawValue : ControllerRegister.intmc.rawValue)
+            },
             // Level-triggered INTx stays asserted until the CQ head doorbell moves: unmask only once a listener has
             // consumed the event, not in the forwarder, or the line would storm.
             acknowledge: { _ in try? setINTx(true) }))

@@ -122,3 +122,27 @@ struct PCIAddressTests {
         #expect(error?.description.contains("nvmekit list") == true)
     }
 }
+
+let qemuCaptureAvailable = fixture("qemu/controller-a/pci-config.bin") != nil
+
+@Suite("Capability walk on QEMU 7.2's config space captured in the guest (Fixtures/qemu)")
+struct QEMUConfigSpaceTests {
+    @Test(.enabled(if: qemuCaptureAvailable, "Fixtures/qemu/controller-*/pci-config.bin not captured yet (tools/vm capture-fixtures)"),
+          arguments: ["controller-a", "controller-b"])
+    func capturedConfigSpaceHasMSIXWithTheConfiguredQueueSize(controller: String) throws {
+        // tools/vm.d/qemu.sh gives every controller msix_qsize=65; the capture was taken with the kernel nvme driver
+        // bound, so MSI-X is enabled.
+        let blob = try #require(fixture("qemu/\(controller)/pci-config.bin"))
+        let header = PCIConfigHeader(blob)
+        #expect(header.vendorID == 0x1B36 && header.deviceID == 0x0010 && header.isNVMe)
+        let caps = PCICapabilityList(config: blob)
+        #expect(caps.problems.isEmpty)
+        #expect(caps.standard.map(\.id) == [PCICapability.msix, PCICapability.pciExpress, PCICapability.powerManagement])
+        #expect(caps.extended.isEmpty, "QEMU adds extended capabilities only with SR-IOV options")
+        let m = try #require(caps.msix)
+        #expect(m.tableSize == 65 && m.enabled)
+        #expect(m.tableBIR == 0 && m.pbaBIR == 0 && m.pbaOffset > m.tableOffset)
+        #expect(m.pbaOffset - m.tableOffset >= 65 * MSIXCapability.entrySize)
+        #expect(caps.pciExpress?.functionLevelResetCapable == true)
+    }
+}
