@@ -24,9 +24,9 @@ struct CLIIdentifyTests {
         for field in Self.fields {
             let theirs = try #require(nvmeCLI[field], "nvme-cli's fixture has no \(field)")
             let mine = try #require(ours[field], "nvmekit identify --json has no \(field)")
-            // nvme-cli keeps SN/MN/FR's trailing space padding; nvmekit trims it (as `nvme list` does).
+            // Strings byte for byte, SN/MN/FR's trailing space padding included (as nvme-cli prints them).
             if let t = theirs as? String {
-                #expect((mine as? String) == t.trimmingCharacters(in: .whitespaces), "\(field): nvmekit \(mine), nvme-cli \"\(t)\"")
+                #expect((mine as? String) == t, "\(field): nvmekit \"\(mine)\", nvme-cli \"\(t)\"")
             } else {
                 #expect((mine as? NSNumber) == (theirs as? NSNumber), "\(field): nvmekit \(mine), nvme-cli \(theirs)")
             }
