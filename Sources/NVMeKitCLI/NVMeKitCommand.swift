@@ -16,5 +16,6 @@ struct NVMeKitCommand: ParsableCommand {
             IOCommand.self,
             FuzzCommand.self,
             ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
+            DecodeCommand.self,
         ])
 }

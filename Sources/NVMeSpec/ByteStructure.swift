@@ -100,3 +100,73 @@ public func uuidString(_ b: [UInt8]) -> String {
 public protocol NVMeCLIReport {
     var nvmeCLIFields: [ReportField] { get }
 }
+
+/// Renders fields as JSON in nvme-cli's layout (json-c pretty printing: two-space indent, `"key":value`, `/`
+/// escaped), so output can be diffed against `nvme … -o json` byte for byte.
+public func renderJSON(_ fields: [ReportField]) -> String {
+    var out = ""
+    appendJSONObject(fields, indent: 0, to: &out)
+    return out + "\n"
+}
+
+func appendJSONObject(_ fields: [ReportField], indent: Int, to out: inout String) {
+    let pad = String(repeating: "  ", count: indent + 1)
+    out += "{\n"
+    for (i, f) in fields.enumerated() {
+        out += pad + jsonString(f.name) + ":"
+        switch f.value {
+        case .int(let v): out += "\(v)"
+        case .uint(let v): out += "\(v)"
+        case .double(let v): out += v == v.rounded() && abs(v) < 1e18 ? "\(Int64(v))" : "\(v)"
+        case .string(let s): out += jsonString(s)
+        case .objects(let list):
+            out += "[\n"
+            for (j, o) in list.enumerated() {
+                out += pad + "  "
+                appendJSONObject(o, indent: indent + 2, to: &out)
+                out += j == list.count - 1 ? "\n" : ",\n"
+            }
+            out += pad + "]"
+        }
+        out += i == fields.count - 1 ? "\n" : ",\n"
+    }
+    out += String(repeating: "  ", count: indent) + "}"
+}
+
+/// A JSON string literal with json-c's escaping (including `\/`).
+public func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "/": out += "\\/"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\u{08}": out += "\\b"
+        case "\u{0C}": out += "\\f"
+        default:
+            if u.value < 0x20 { out += "\\u" + hexDigits(UInt64(u.value), width: 4).lowercased() } else { out.unicodeScalars.append(u) }
+        }
+    }
+    return out + "\""
+}
+
+/// Renders fields for people: `name : value`, names padded to a column, nested lists indented.
+public func renderText(_ fields: [ReportField], indent: Int = 0) -> String {
+    let width = fields.map(\.name.count).max() ?? 0
+    let pad = String(repeating: " ", count: indent)
+    var out = ""
+    for f in fields {
+        let name = f.name + String(repeating: " ", count: width - f.name.count)
+        if case .objects(let list) = f.value {
+            for (i, o) in list.enumerated() {
+                out += "\(pad)\(f.name)[\(i)]\n" + renderText(o, indent: indent + 2)
+            }
+        } else {
+            out += "\(pad)\(name) : \(f.value)\n"
+        }
+    }
+    return out
+}

@@ -178,3 +178,65 @@ extension SubmissionQueueEntry {
         CommandLayout.layout(for: opc, queue: queue)?.field(name)?.get(self)
     }
 }
+
+extension SubmissionQueueEntry {
+    /// The spec's name for this entry's opcode on `queue` ("Identify", "Read", "Vendor Specific"…).
+    public func commandName(queue: CommandQueueKind) -> String {
+        if let l = CommandLayout.layout(for: opc, queue: queue) { return l.name }
+        let vendor = queue == .admin ? AdminOpcode.vendorSpecificRange : IOOpcode.vendorSpecificRange
+        if vendor.contains(opc) { return "Vendor Specific" }
+        if queue == .admin, let a = AdminOpcode(rawValue: opc) { return "\(a)" }
+        if queue == .io, let i = IOOpcode(rawValue: opc) { return "\(i)" }
+        return "Unknown Opcode"
+    }
+
+    /// Every dword, then the command's named fields (per its layout), for printing.
+    public func reportFields(queue: CommandQueueKind) -> [ReportField] {
+        func h32(_ v: UInt32) -> ReportValue { .string("0x" + hexDigits(UInt64(v), width: 8)) }
+        func h64(_ v: UInt64) -> ReportValue { .string("0x" + hexDigits(v, width: 16)) }
+        var f: [ReportField] = [
+            ReportField("command", "\(commandName(queue: queue)) (\(hexDigits(UInt64(opc), width: 2))h, \(queue == .admin ? "admin" : "I/O"))"),
+            ReportField("OPC", opc), ReportField("FUSE", fuse), ReportField("PSDT", psdt), ReportField("CID", cid),
+            ReportField("NSID", h32(nsid)), ReportField("CDW2", h32(cdw2)), ReportField("CDW3", h32(cdw3)),
+            ReportField("MPTR", h64(mptr)),
+        ]
+        if psdt == 0 {
+            f += [ReportField("PRP1", h64(prp1)), ReportField("PRP2", h64(prp2))]
+        } else {
+            let d = sgl1
+            f += [ReportField("SGL1", "\(d.type.map { "\($0)" } ?? "reserved type \(d.typeRaw)") address=0x\(hexDigits(d.address, width: 16)) length=\(d.length)")]
+        }
+        for d in 10...15 { f.append(ReportField("CDW\(d)", h32(self[dword: d]))) }
+        if let layout = CommandLayout.layout(for: opc, queue: queue) {
+            for field in layout.fields where !(field.name == "CDW2" || field.name == "CDW3") {
+                let v = field.get(self)
+                var text = "\(v)"
+                switch field.name {
+                case "CNS": text += " (\(IdentifyCNS(rawValue: UInt8(v)).name ?? "Reserved"))"
+                case "FID": text += " (\(FeatureIdentifier(rawValue: UInt8(v)).name ?? "Reserved"))"
+                case "LID": text += " (\(LogPageIdentifier(rawValue: UInt8(v)).name ?? "Reserved"))"
+                case "SEL" where opc == AdminOpcode.getFeatures.rawValue && queue == .admin:
+                    text += " (\(FeatureSelect(rawValue: UInt8(v)).name ?? "Reserved"))"
+                case "SANACT": text += " (\(SanitizeAction(rawValue: UInt8(v)).name ?? "Reserved"))"
+                case "ZSA": text += " (\(ZoneSendAction(rawValue: UInt8(v)).name ?? "Reserved"))"
+                case "ZRA": text += " (\(ZoneReceiveAction(rawValue: UInt8(v)).name ?? "Reserved"))"
+                case "SLBA", "LPO": text = "0x" + hexDigits(v, width: 1)
+                case "NLB": text += " (\(v + 1) blocks)"
+                default: break
+                }
+                f.append(ReportField(field.description, text))
+            }
+        }
+        return f
+    }
+}
+
+extension CompletionQueueEntry: FieldReport {
+    public var reportFields: [ReportField] {
+        [ReportField("DW0", .string("0x" + hexDigits(UInt64(dw0), width: 8))),
+         ReportField("DW1", .string("0x" + hexDigits(UInt64(dw1), width: 8))),
+         ReportField("SQHD", sqhd), ReportField("SQID", sqid), ReportField("CID", cid), ReportField("P", p),
+         ReportField("SCT", status.sct), ReportField("SC", status.sc), ReportField("CRD", status.crd),
+         ReportField("M", status.m), ReportField("DNR", status.dnr), ReportField("status", status.description)]
+    }
+}

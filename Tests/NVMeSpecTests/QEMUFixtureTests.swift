@@ -161,3 +161,19 @@ struct QEMUFixtureTests {
         #expect(!fx[admin: AdminOpcode.sanitize.rawValue].csupp)   // QEMU 7.2 has no Sanitize
     }
 }
+
+@Suite("nvme-cli JSON layout", .enabled(if: qemuFixturesPresent, "Fixtures/qemu not present (captured by tools/vm capture-fixtures)"))
+struct NVMeCLIJSONLayoutTests {
+    @Test("renderJSON reproduces nvme-cli 2.3's id-ctrl, id-ns and smart-log output byte for byte",
+          arguments: ["controller-a/id-ctrl", "controller-a/id-ns-2", "controller-b/smart-log"])
+    func byteForByte(file: String) throws {
+        let bin = try #require(fixture("qemu/\(file).bin"))
+        let theirs = try #require(fixture("qemu/\(file).json"))
+        let fields: [ReportField]
+        if file.hasSuffix("id-ctrl") { fields = try #require(IdentifyController(bytes: bin)).nvmeCLIFields }
+        else if file.contains("id-ns") { fields = try #require(IdentifyNamespace(bytes: bin)).nvmeCLIFields }
+        else { fields = try #require(SMARTHealthLog(bytes: bin)).nvmeCLIFields }
+        let ours = renderJSON(fields)
+        #expect(ours == String(decoding: theirs, as: UTF8.self))
+    }
+}
