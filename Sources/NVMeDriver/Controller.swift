@@ -175,7 +175,13 @@ public final class Controller: @unchecked Sendable {
         case .msix:
             try irq.enable(vectors: max(1, min(irq.supportedVectors, options.ioQueueCount + 1)))
         case .intx:
-            try irq.enable(vectors: 1)
+            do {
+                try irq.enable(vectors: 1)
+            } catch {
+                // uio_pci_generic cannot always unmask INTx (no irqcontrol for the function): poll instead.
+                logger.warning("INTx unavailable (\(error)); completions are polled")
+                options.interrupts = .polling
+            }
         case .polling:
             break
         }

@@ -112,7 +112,7 @@ struct Walkthrough {
         say("Number of queues, then an IO completion queue and submission queue, created by hand")
         let r = c.adminCommand(DriverCommand.setNumberOfQueues(submission: 1, completion: 1))
         line("Set Features 07h: \(r.status), granted \(Int(r.dw0 & 0xFFFF) + 1) SQ / \(Int(r.dw0 >> 16) + 1) CQ")
-        let vector: UInt16? = options.interrupts == .polling ? nil : (options.interrupts == .intx ? 0 : 1)
+        let vector: UInt16? = c.options.interrupts == .polling ? nil : (c.options.interrupts == .intx ? 0 : 1)
         let io = try c.makeQueuePair(qid: 1, depth: 16, vector: vector)
         var createCQ = SQE()
         createCQ.opc = 0x05                   // Create I/O Completion Queue

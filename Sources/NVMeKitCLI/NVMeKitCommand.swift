@@ -13,6 +13,7 @@ struct NVMeKitCommand: ParsableCommand {
             ResetCommand.self,
             CmdlogCommand.self,
             DemoCommand.self,
+            QueueBenchCommand.self,
             IOCommand.self,
             FuzzCommand.self,
             ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,

@@ -226,7 +226,7 @@ extension ControllerState {
             let thsel = (sqe.cdw11 >> 20) & 3, tmpsel = (sqe.cdw11 >> 16) & 0xF
             guard tmpsel == 0, thsel <= 1 else { return .complete(Status.invalidField) }
             if thsel == 1 { return .complete(.success, dw0: useDefault ? 0 : (features[0xF4] ?? 0)) }
-            let def = UInt32(configuration.temperatureKelvin) + 60
+            let def: UInt32 = 0x157
             return .complete(.success, dw0: useDefault ? def : (features[0x04] ?? def))
         case 0x07:
             let n = UInt32(configuration.maxIOQueuePairs - 1)
@@ -251,7 +251,7 @@ extension ControllerState {
     /// if Asynchronous Event Configuration enables it (bit 1).
     mutating func checkTemperature() {
         let t = UInt32(smartTemperature)
-        let over = features[0x04] ?? UInt32(configuration.temperatureKelvin) + 60
+        let over = features[0x04] ?? 0x157
         let under = features[0xF4] ?? 0
         let crossed = t > over || (under != 0 && t < under)
         if crossed {
@@ -364,6 +364,7 @@ extension ControllerState {
         w.ascii(firmware.activeRevision, at: 64, width: 8)
         w.u8(6, at: 72)                            // RAB
         w.u8(0x00, at: 73); w.u8(0x54, at: 74); w.u8(0x52, at: 75)   // IEEE OUI 52:54:00 (LSB first)
+        w.u8(configuration.cmic, at: 76)
         w.u8(configuration.mdts, at: 77)
         w.u16(Self.controllerID, at: 78)
         w.u32(configuration.version.rawValue, at: 80)
@@ -402,7 +403,7 @@ extension ControllerState {
         var w = ByteWriter(count: 4096)
         w.u64(ns.blockCount, at: 0)                // NSZE
         w.u64(ns.blockCount, at: 8)                // NCAP
-        w.u64(ns.usedBlocks, at: 16)               // NUSE
+        w.u64(ns.blockCount, at: 16)               // NUSE = NCAP: no thin provisioning (NSFEAT bit 0 clear)
         w.u8(0x00, at: 24)                         // NSFEAT
         w.u8(UInt8(ns.config.lbaFormats.count - 1), at: 25)   // NLBAF (0's based)
         let fi = UInt8(ns.config.formatIndex)

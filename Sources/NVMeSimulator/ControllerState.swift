@@ -33,6 +33,8 @@ struct SimCompletionQueue {
     var boundSQs = 0
     /// Completions waiting for a free slot (the CQ was full when they finished).
     var waiting: [PendingCompletion] = []
+    /// An SQ stopped fetching because this CQ was full; a head doorbell write restarts processing.
+    var blockedSQs = false
 }
 
 struct PendingCompletion {
@@ -125,7 +127,7 @@ enum Status {
     static let invalidLogPage = specific(0x09)
     static let invalidFormat = specific(0x0A)
     static let firmwareActivationRequiresConventionalReset = specific(0x0B, dnr: false)
-    static let invalidQueueDeletion = specific(0x0C)
+    static let invalidQueueDeletion = specific(0x0C, dnr: false)   // no DNR, as QEMU: retry after deleting the SQs
     static let featureNotSaveable = specific(0x0D)
     static let featureNotChangeable = specific(0x0E)
     static let firmwareActivationRequiresNSSR = specific(0x10, dnr: false)
@@ -153,7 +155,7 @@ enum Status {
     static let invalidZoneStateTransition = specific(0xBF)
 
     static let unrecoveredReadError = media(0x81, dnr: false)
-    static let compareFailure = media(0x85)
+    static let compareFailure = media(0x85, dnr: false)              // no DNR, as QEMU
 }
 
 /// Everything the simulated controller knows. Lives inside the controller's mutex; every method runs with it held.
@@ -216,8 +218,9 @@ struct ControllerState {
     /// Completions held back by fault injection (delay) until their time comes.
     var delayed: [(due: UInt64, cqid: UInt16, completion: PendingCompletion)] = []
 
-    /// Set when a doorbell moved and queues may have work; the caller (inline mode) processes.
-    var kickQueues = false
+    /// Which queues a doorbell write gave work to; inline mode processes them before the write returns.
+    enum Kick { case none, sq(Int), all }
+    var kick = Kick.none
     /// MSI-X vectors to signal once the lock is released.
     var vectorsToSignal: [Int] = []
 
@@ -253,7 +256,10 @@ struct ControllerState {
     // MARK: Time-dependent state
 
     /// Applies a pending CSTS.RDY transition and releases delayed completions whose time has come.
-    mutating func advanceClock(now: UInt64 = MonotonicClock.nanoseconds()) {
+    mutating func advanceClock() {
+        // The common case (ready, nothing delayed) must not read the clock: this runs on every doorbell.
+        if csts.rdy == readyTarget && delayed.isEmpty { return }
+        let now = MonotonicClock.nanoseconds()
         if csts.rdy != readyTarget && now >= readyAt && !csts.cfs { csts.rdy = readyTarget }
         if !delayed.isEmpty {
             var keep: [(due: UInt64, cqid: UInt16, completion: PendingCompletion)] = []
@@ -421,7 +427,7 @@ struct ControllerState {
         [
             0x01: 0,                                   // Arbitration
             0x02: 0,                                   // Power Management
-            0x04: UInt32(configuration.temperatureKelvin + 60), // Temperature Threshold (over, composite)
+            0x04: 0x157,                               // Temperature Threshold: over, composite = WCTEMP 343 K
             0x05: 0,                                   // Error Recovery
             0x06: 1,                                   // Volatile Write Cache: enabled (QEMU write-cache=on)
             0x08: 0,                                   // Interrupt Coalescing
@@ -451,11 +457,13 @@ struct ControllerState {
                 raiseInvalidDoorbell(AsyncEventType.invalidDoorbellValue)
                 return
             }
+            let blocked = cq.blockedSQs
             cq.head = newHead
+            cq.blockedSQs = false
             cqs[qid] = cq
             if qid == 0, let shadow = cq.shadowDoorbell { bus.store32(newHead, at: shadow) }
-            flushWaiting(cqid: UInt16(qid))
-            kickQueues = true
+            if !cq.waiting.isEmpty { flushWaiting(cqid: UInt16(qid)) }
+            if blocked { kick = .all }
         } else {
             guard qid < sqs.count, var sq = sqs[qid] else {
                 raiseInvalidDoorbell(AsyncEventType.invalidDoorbellRegister)
@@ -469,7 +477,11 @@ struct ControllerState {
             sq.tail = newTail
             sqs[qid] = sq
             if qid == 0, let shadow = sq.shadowDoorbell { bus.store32(newTail, at: shadow) }
-            kickQueues = true
+            switch kick {
+            case .none: kick = .sq(qid)
+            case .sq(let other) where other != qid: kick = .all
+            default: break
+            }
         }
     }
 
@@ -581,7 +593,10 @@ struct ControllerState {
         if let shadow = sq.shadowDoorbell, let t = bus.load32(at: shadow), t < sq.size { sq.tail = t; sqs[qid]!.tail = t }
         var done = 0
         while done < limit, sq.head != sq.tail, isReady {
-            if isFull(cqid: sq.cqid) { break }
+            if isFull(cqid: sq.cqid) {
+                cqs[Int(sq.cqid)]?.blockedSQs = true
+                break
+            }
             let addr = sq.base &+ UInt64(sq.head) * 64
             guard let sqe = bus.readSQE(at: addr) else {
                 // An SQ the controller cannot read is fatal (QEMU: CSTS.CFS).
@@ -605,9 +620,23 @@ struct ControllerState {
 
     /// Processes every SQ (admin first, then I/O queues round robin) until no work is left or `limit` commands
     /// ran. Returns the number of commands fetched.
+    /// What inline mode runs after a register write: only the queues the write concerned.
+    mutating func processKicked() {
+        let k = kick
+        kick = .none
+        switch k {
+        case .none: return
+        case .sq(let q):
+            advanceClock()
+            _ = processSQ(q, limit: .max)
+        case .all:
+            _ = processAll()
+        }
+    }
+
     mutating func processAll(limit: Int = .max) -> Int {
         advanceClock()
-        kickQueues = false
+        kick = .none
         var total = 0
         var progress = true
         while progress && total < limit {

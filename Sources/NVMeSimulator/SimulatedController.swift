@@ -147,7 +147,7 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
         let mode = modeState.withLock { $0.mode }
         withState { s in
             s.writeRegister(value, at: offset)
-            if s.kickQueues && mode == .inline { _ = s.processAll() }
+            if mode == .inline { s.processKicked() } else { s.kick = .none }
         }
         if mode == .background && pollerSleeping.load(ordering: .acquiring) { _ = nvmekit_eventfd_signal(pollerWake) }
     }

@@ -92,7 +92,7 @@ public struct SimulatorConfiguration: Sendable, Hashable {
     public var namespaces: [NamespaceConfiguration]
     /// Complete I/O commands without moving data or touching storage (measures the driver's own per-IO cost).
     public var nullIO: Bool
-    /// Composite temperature reported in the SMART log, in kelvin.
+    /// Composite temperature reported in the SMART log, in kelvin (QEMU reports 323 K).
     public var temperatureKelvin: UInt16
     /// Firmware slots (FRMW.NOFS, 1-7); slot 1 is read-only like QEMU's.
     public var firmwareSlots: Int
@@ -102,6 +102,9 @@ public struct SimulatorConfiguration: Sendable, Hashable {
     public var selfTestDuration: Duration
     /// NVM capacity (TNVMCAP) that Namespace Management can allocate from.
     public var totalCapacityBytes: UInt64
+    /// Identify Controller CMIC: bit 1 set for a controller in a multi-controller NVM subsystem (QEMU with
+    /// `-device nvme-subsys`, as tools/vm's topology has).
+    public var cmic: UInt8
 
     public init(cap: ControllerCapabilities = SimulatorConfiguration.qemuCAP,
                 version: Version = Version(mjr: 1, mnr: 4),
@@ -109,9 +112,9 @@ public struct SimulatorConfiguration: Sendable, Hashable {
                 interruptVectors: Int = 65, maxIOQueuePairs: Int = 64, mdts: UInt8 = 7, aerl: UInt8 = 3,
                 serialNumber: String = "NVMEKITSIM0", modelNumber: String = "NVMeKit Simulated Ctrl",
                 firmwareRevision: String = "1.0", namespaces: [NamespaceConfiguration] = [NamespaceConfiguration()],
-                nullIO: Bool = false, temperatureKelvin: UInt16 = 296, firmwareSlots: Int = 3,
+                nullIO: Bool = false, temperatureKelvin: UInt16 = 323, firmwareSlots: Int = 3,
                 sanitizeDuration: Duration = .milliseconds(200), selfTestDuration: Duration = .milliseconds(100),
-                totalCapacityBytes: UInt64 = 4 << 30) {
+                totalCapacityBytes: UInt64 = 4 << 30, cmic: UInt8 = 0) {
         self.cap = cap; self.version = version; self.executionMode = executionMode; self.readyDelay = readyDelay
         self.interruptVectors = interruptVectors; self.maxIOQueuePairs = maxIOQueuePairs; self.mdts = mdts
         self.aerl = aerl; self.serialNumber = serialNumber; self.modelNumber = modelNumber
@@ -119,6 +122,7 @@ public struct SimulatorConfiguration: Sendable, Hashable {
         self.temperatureKelvin = temperatureKelvin; self.firmwareSlots = firmwareSlots
         self.sanitizeDuration = sanitizeDuration; self.selfTestDuration = selfTestDuration
         self.totalCapacityBytes = totalCapacityBytes
+        self.cmic = cmic
     }
 
     /// CAP as QEMU 7.2 reports it.

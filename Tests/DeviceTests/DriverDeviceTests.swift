@@ -61,7 +61,9 @@ struct DriverSlideExamplesOnDevice {
         let cqe = try byHand(sqe, on: admin, c)
         #expect(cqe.cid == 0x5DC && cqe.status.isSuccess)
         #expect(String(decoding: buf.bytes[24..<38], as: UTF8.self) == "QEMU NVMe Ctrl")
-        #expect(c.interrupts.count(vector: 0) > irqBefore, "the admin CQ's interrupt (\(c.interrupts.kind)) fired")
+        if c.interrupts.enabledVectors > 0 {
+            #expect(c.interrupts.count(vector: 0) > irqBefore, "the admin CQ's interrupt (\(c.interrupts.kind)) fired")
+        }
     }
 
     @Test("IO CQ and SQ created by hand; write and read back by hand-built SQEs, manual doorbells, interrupt wait")
@@ -79,7 +81,7 @@ struct DriverSlideExamplesOnDevice {
         var w = SQE(opcode: 0x01, nsid: 1); w.cid = 1; w.prp1 = data.busAddress(); w.cdw10 = 100; w.cdw12 = 7
         let irq = c.interrupts.count(vector: Int(vector))
         #expect(try byHand(w, on: io, c).status.isSuccess)
-        #expect(c.interrupts.count(vector: Int(vector)) > irq)
+        if c.interrupts.enabledVectors > Int(vector) { #expect(c.interrupts.count(vector: Int(vector)) > irq) }
         let back = try Buffer(count: 4096, from: c.allocator)
         var r = w; r.opc = 0x02; r.cid = 2; r.prp1 = back.busAddress()
         #expect(try byHand(r, on: io, c).cid == 2)

@@ -89,3 +89,35 @@ struct DecodeCommandTests {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Path of a file under Fixtures/, found relative to this source file.
+func fixturePath(_ p: String, filePath: String = #filePath) -> String {
+    var dir = filePath
+    for _ in 0..<3 { if let slash = dir.lastIndex(of: "/") { dir = String(dir[..<slash]) } }
+    return dir + "/Fixtures/" + p
+}
+
+func fileText(_ path: String) -> String? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var out: [UInt8] = [], buf = [UInt8](repeating: 0, count: 4096)
+    while true { let n = fread(&buf, 1, buf.count, f); if n <= 0 { break }; out += buf[0..<n] }
+    return String(decoding: out, as: UTF8.self)
+}
+
+@Suite("nvmekit decode --json against nvme-cli 2.3",
+       .enabled(if: fileText(fixturePath("qemu/controller-a/id-ctrl.json")) != nil,
+                "Fixtures/qemu not present (captured by tools/vm capture-fixtures)"))
+struct DecodeJSONAgainstNVMeCLITests {
+    @Test("decode --json of each captured QEMU blob prints exactly what nvme-cli printed for it", arguments: [
+        ("id-ctrl", "controller-a/id-ctrl"), ("id-ctrl", "controller-b/id-ctrl"), ("id-ns", "controller-a/id-ns-1"),
+        ("id-ns", "controller-a/id-ns-2"), ("id-ns", "controller-b/id-ns-1"), ("smart", "controller-a/smart-log"),
+        ("error-log", "controller-a/error-log"), ("zns-id-ns", "controller-b/zns-id-ns-1"),
+        ("zns-id-ctrl", "controller-b/zns-id-ctrl"),
+    ])
+    func sameJSON(kind: String, file: String) throws {
+        let theirs = try #require(fileText(fixturePath("qemu/\(file).json")))
+        let ours = try DecodeCommand.parse(["--kind", kind, "--file", fixturePath("qemu/\(file).bin"), "--json"]).output()
+        #expect(ours == theirs)
+    }
+}

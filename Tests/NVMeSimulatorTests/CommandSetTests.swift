@@ -3,7 +3,7 @@ import NVMeSimulator
 import NVMeSpec
 import Testing
 
-let compareFailure = CompletionStatus(sct: 2, sc: 0x85, dnr: true)
+let compareFailure = CompletionStatus(sct: 2, sc: 0x85)   // QEMU 7.2 sets no DNR here
 let unrecoveredReadError = CompletionStatus(sct: 2, sc: 0x81)
 
 func ioReady(_ config: SimulatorConfiguration = SimulatorConfiguration()) throws -> TestHost {

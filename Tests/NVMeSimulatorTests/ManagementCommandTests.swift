@@ -24,11 +24,11 @@ struct ManagementCommandTests {
     func temperatureEvent() throws {
         let host = try ioReady()
         #expect(host.run(TestHost.setFeatures(fid: 0x0B, cdw11: 0x02))?.status == .success)   // AEC: temperature
-        #expect(host.run(TestHost.setFeatures(fid: 0x04, cdw11: 320))?.status == .success)
+        #expect(host.run(TestHost.setFeatures(fid: 0x04, cdw11: 330))?.status == .success)
         let cid = host.post(SubmissionQueueEntry(opcode: AdminOpcode.asynchronousEventRequest.rawValue))
         host.ring()
         #expect(host.reap() == nil)
-        host.sim.setTemperature(kelvin: 325)
+        host.sim.setTemperature(kelvin: 335)
         let c = try #require(host.reap())
         #expect(c.cid == cid)
         #expect(c.dw0 & 7 == 1 && (c.dw0 >> 8) & 0xFF == 1 && (c.dw0 >> 16) & 0xFF == 2)

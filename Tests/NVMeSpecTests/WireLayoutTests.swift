@@ -38,3 +38,38 @@ struct WireLayoutTests {
         #expect(cqe.status.sct == 1 && cqe.status.sc == 0x0C && cqe.status.crd == 2 && cqe.status.m && cqe.status.dnr)
     }
 }
+
+@Suite("Wire layouts of the remaining structures")
+struct MoreWireLayoutTests {
+    @Test("every fixed-size structure has its spec size, and encodes to exactly that many bytes")
+    func sizes() {
+        #expect(IdentifyController().bytes.count == 4096 && IdentifyController.size == 4096)     // Base Fig. 275
+        #expect(IdentifyNamespace().bytes.count == 4096)                                          // NVM Fig. 97
+        #expect(ZonedIdentifyNamespace().bytes.count == 4096 && ZonedIdentifyController().bytes.count == 4096)
+        #expect(NamespaceList().bytes.count == 4096 && NamespaceList.capacity == 1024)            // Base Fig. 277
+        #expect(PowerStateDescriptor().bytes.count == 32)                                         // Base Fig. 276
+        #expect(ErrorInformationEntry().bytes.count == 64)                                        // Base Fig. 205
+        #expect(SMARTHealthLog().bytes.count == 512 && FirmwareSlotLog().bytes.count == 512)      // Figs. 207, 209
+        #expect(CommandsSupportedAndEffectsLog().bytes.count == 4096)                             // Base Fig. 212
+        #expect(SGLDescriptor().bytes.count == 16 && DatasetManagementRange(slba: 0, length: 0).bytes.count == 16)
+    }
+
+    @Test("SGL descriptor: address bytes 7:0, length 11:8, identifier byte 15 (Base Fig. 114-116)")
+    func sglLayout() {
+        var d = SGLDescriptor.dataBlock(address: 0x0102_0304_0506_0708, length: 0x1122_3344)
+        d.subtype = 0x1
+        let b = d.bytes
+        #expect(Array(b[0..<8]) == [8, 7, 6, 5, 4, 3, 2, 1] && Array(b[8..<12]) == [0x44, 0x33, 0x22, 0x11])
+        #expect(b[15] == 0x01 && b[12] == 0 && b[13] == 0 && b[14] == 0)
+        #expect(SGLDescriptor.lastSegment(address: 0, length: 16).bytes[15] == 0x30)
+        #expect(SGLDescriptor.segment(address: 0, length: 16).bytes[15] == 0x20)
+        #expect(SGLDescriptor.bitBucket(length: 512).bytes[15] == 0x10)
+        #expect(SGLDescriptor(bytes: b) == d)
+    }
+
+    @Test("PRP list page bytes are little-endian 8-byte entries in order")
+    func prpListBytes() {
+        let page = PRPLayout.ListPage(busAddress: 0, entries: [0x1122_3344_5566_7788, 1])
+        #expect(page.bytes == [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 1, 0, 0, 0, 0, 0, 0, 0])
+    }
+}

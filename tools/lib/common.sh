@@ -5,7 +5,7 @@ die() { echo "error: $*" >&2; exit 1; }
 
 # Debian packages the host needs to build and to run the guest. Installed only when missing.
 HOST_PACKAGES=(libpciaccess-dev libnuma-dev zlib1g-dev pkg-config qemu-system-x86 busybox-static kmod fio nvme-cli
-               cpio xz-utils socat)
+               cpio xz-utils socat python3 binutils gcc make)   # gcc, make: vfio.ko for the noiommu backend
 # Headless Chromium renders the IOWorker's HTML report in its test.
 HOST_PACKAGES+=(chromium)
 

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import NVMeDriver
+import NVMePlatform
+import NVMeSimulator
+import NVMeSpec
+
+/// `nvmekit queue-bench`: the driver's own cost per IO (build SQE + PRP, post, ring, reap, ring head) against the
+/// simulator's null mode. Timing lives here, never in tests.
+struct QueueBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue-bench",
+        abstract: "Measure the driver's cost per IO against the simulated controller's null mode (ns/IO).",
+        shouldDisplay: false)
+
+    @Option(help: "IOs per measurement.") var ios: Int = 1_000_000
+    @Option(help: "IO queue depth.") var depth: Int = 256
+    @Option(name: .customLong("repeat"), help: "Repetitions (the best is reported).") var repeat_: Int = 3
+
+    static func open(mode: ExecutionMode, depth: Int) throws -> Controller {
+        var config = SimulatorConfiguration()
+        config.nullIO = true
+        config.executionMode = mode
+        let sim = try SimulatedController(configuration: config)
+        var o = ControllerOptions()
+        o.interrupts = .polling
+        o.ioQueueDepth = depth
+        o.commandLogCapacity = 0
+        o.asyncEventRequests = 0
+        return try Controller.open(sim, options: o)
+    }
+
+    /// The IOWorker's loop: raw post/ring/reap/ringHead, PRP1 per command, `batch` SQEs per doorbell.
+    static func raw(_ qp: QueuePair, _ buf: Buffer, _ n: Int, batch: Int) {
+        var sqe = SQE(opcode: IOOpcode.read.rawValue, nsid: 1)
+        sqe.cdw12 = 7
+        let base = buf.busAddress()
+        var done = 0, posted = 0
+        var cid: UInt16 = 0
+        let limit = qp.sq.depth - 1
+        while done < n {
+            var k = 0
+            while k < batch && posted - done < limit && posted < n {
+                sqe.cid = cid; cid &+= 1
+                sqe.prp1 = base &+ UInt64((posted & 7) << 12)
+                sqe.cdw10 = UInt32(truncatingIfNeeded: posted)
+                qp.sq.post(sqe)
+                posted &+= 1; k &+= 1
+            }
+            if k > 0 { qp.sq.ring() }
+            var reaped = 0
+            while let cqe = qp.cq.reap() { qp.sq.noteHead(cqe.sqhd); reaped &+= 1 }
+            if reaped > 0 { qp.cq.ringHead(); done &+= reaped }
+        }
+    }
+
+    /// The convenience path: QueuePair.submit (CID table, deadline, buffers) and poll (matching, log off).
+    static func pair(_ qp: QueuePair, _ buf: Buffer, _ n: Int, batch: Int) {
+        var sqe = SQE(opcode: IOOpcode.read.rawValue, nsid: 1)
+        sqe.prp1 = buf.busAddress()
+        var done = 0, posted = 0
+        while done < n {
+            var k = 0
+            while k < batch && qp.outstanding < qp.sq.depth - 1 && posted < n {
+                sqe.cdw10 = UInt32(truncatingIfNeeded: posted)
+                if (try? qp.submit(sqe, ring: false)) == nil { break }
+                posted &+= 1; k &+= 1
+            }
+            if k > 0 { qp.sq.ring() }
+            done &+= qp.poll()
+        }
+    }
+
+    func measure(_ label: String, mode: ExecutionMode, batch: Int,
+                 _ body: (QueuePair, Buffer, Int, Int) -> Void) throws {
+        let c = try Self.open(mode: mode, depth: depth)
+        defer { c.close() }
+        let qp = c.ioQueues[0]
+        let buf = try Buffer(count: 8 * 4096, from: c.allocator)
+        body(qp, buf, 10_000, batch)
+        var best = Double.infinity
+        for _ in 0..<max(1, repeat_) {
+            let t0 = MonotonicClock.nanoseconds()
+            body(qp, buf, ios, batch)
+            best = min(best, Double(MonotonicClock.nanoseconds() - t0) / Double(ios))
+        }
+        print("\(label.padding(toLength: 44, withPad: " ", startingAt: 0)) sim \(mode.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) batch \(String(batch).padding(toLength: 3, withPad: " ", startingAt: 0))  \(String(format: "%7.1f", best)) ns/IO  (MMIO doorbells/IO \(String(format: "%.3f", Double(qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites) / Double(ios * max(1, repeat_) + 10_000))))")
+    }
+
+    func run() throws {
+        print("driver cost per IO against the simulator's null mode (\(ios) IOs, depth \(depth), best of \(repeat_)):")
+        try measure("raw post/ring/reap/ringHead", mode: .inline, batch: 1, Self.raw)
+        try measure("raw post/ring/reap/ringHead", mode: .inline, batch: 32, Self.raw)
+        try measure("QueuePair.submit/poll", mode: .inline, batch: 32, Self.pair)
+        try measure("raw post/ring/reap/ringHead", mode: .background, batch: 32, Self.raw)
+        try measure("QueuePair.submit/poll", mode: .background, batch: 32, Self.pair)
+    }
+}
