@@ -199,10 +199,11 @@ vm_topology_cli() {
 
 # tools/vm test: the Swift Testing tests of Tests/DeviceTests, inside the guest, on one backend.
 vm_test_cli() {
-    local backend=vfio filter="" skip="" xunit="" timeout=900 build=1 ctrls=ab
+    local backend=vfio filter="" skip="" xunit="" timeout=900 build=1 ctrls=ab keep=""
     while [ $# -gt 0 ]; do
         case "$1" in
             --backend) backend=$2; shift 2 ;;
+            --outbox) keep=$2; shift 2 ;;
             --filter) filter=$2; shift 2 ;;
             --skip) skip=$2; shift 2 ;;
             --xunit) xunit=$2; shift 2 ;;
@@ -224,6 +225,8 @@ vm_test_cli() {
     [ -n "$skip" ] && args+=(--skip "$skip")
     local outbox; outbox=$(mktemp -d)
     local q; q=$(sh_quote "$TEST_BINARY" "${args[@]}")
+    # Test knobs travel into the guest: NVMEKIT_FUZZ_CASES, NVMEKIT_FUZZ_SEED, ...
+    local v; for v in $(compgen -e | grep '^NVMEKIT_FUZZ_'); do q="env $(sh_quote "$v=${!v}") $q"; done
     # The device tests call the libraries directly: no need for the (release, static) nvmekit build here.
     # On the kernel backend (the baselines backend) fio is there too.
     [ "$backend" = kernel ] && VM_WITH_FIO=1
@@ -235,6 +238,8 @@ vm_test_cli() {
         rm -rf "$outbox"; [ "$rc" -eq 0 ] && rc=125; return "$rc"
     fi
     [ -n "$xunit" ] && { mkdir -p "$(dirname "$xunit")"; cp "$x" "$xunit"; }
+    # Files the tests left in /outbox (fuzz repros, reports) when asked for.
+    [ -n "$keep" ] && { mkdir -p "$keep"; cp -r "$outbox"/. "$keep"/; }
     local p f
     read -r p f < <(xunit_counts "$x" /dev/null)
     rm -rf "$outbox"
