@@ -58,6 +58,8 @@ public final class FuzzRunner {
     public private(set) var repros: [Repro] = []
     /// Called with progress.
     public var progress: ((FuzzSummary) -> Void)?
+    /// Called after every case with its findings and wall time in seconds (tracing a slow or stuck run).
+    public var caseFinished: ((FuzzCase, [Finding], Double) -> Void)?
 
     // Arena layout, in pages: canary | data | canary | list | canary | identify | LBA canary buffer
     let arena: DMARegion
@@ -195,6 +197,15 @@ public final class FuzzRunner {
     /// Runs one case: executes it, judges it, recovers if needed, records findings. Returns its findings.
     @discardableResult
     public func runCase(_ c: FuzzCase) -> [Finding] {
+        let t0 = MonotonicClock.nanoseconds()
+        let found = judge(c)
+        let dt = Double(MonotonicClock.nanoseconds() - t0) / 1e9
+        summary.secondsPerGenerator[c.generator.rawValue, default: 0] += dt
+        caseFinished?(c, found, dt)
+        return found
+    }
+
+    func judge(_ c: FuzzCase) -> [Finding] {
         summary.cases += 1
         summary.perGenerator[c.generator.rawValue, default: 0] += 1
         let state = queueState()

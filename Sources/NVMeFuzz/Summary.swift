@@ -21,6 +21,8 @@ public struct FuzzSummary: Hashable, Sendable, Codable {
     public var dmaFaults: Int = 0
     public var perOracle: [String: Int] = [:]
     public var perGenerator: [String: Int] = [:]
+    /// Wall time spent per generator, recoveries and re-initialisations included (seconds).
+    public var secondsPerGenerator: [String: Double] = [:]
     /// Commands posted per opcode (`admin 06h`, `io 02h`).
     public var perOpcode: [String: Int] = [:]
     /// Findings per opcode.
@@ -49,6 +51,12 @@ public struct FuzzSummary: Hashable, Sendable, Codable {
         var lines = ["target \(target)  seed \(seed)  \(cases) cases in \(String(format1(seconds))) s (\(Int(casesPerSecond)) cases/s)",
                      "findings \(findings)  hangs \(hangs)  recovered \(recovered)  unrecovered \(unrecovered)  toolkit crashes \(toolkitCrashes)",
                      "commands \(commands)  doorbell writes \(doorbellWrites)  DMA faults \(dmaFaults)  planned resets \(plannedResets)  resets \(resets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"]
+        if !perGenerator.isEmpty {
+            lines.append("cases per generator (wall time):")
+            for (k, v) in perGenerator.sorted(by: { $0.key < $1.key }) {
+                lines.append("  \(k): \(v) (\(format1(secondsPerGenerator[k] ?? 0)) s)")
+            }
+        }
         if !perOracle.isEmpty {
             lines.append("findings per oracle:")
             for (k, v) in perOracle.sorted(by: { $0.key < $1.key }) { lines.append("  \(k): \(v)") }

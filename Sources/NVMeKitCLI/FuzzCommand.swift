@@ -32,6 +32,9 @@ struct FuzzCommand: ParsableCommand {
     @Option(help: "Number of cases to run (default 1000 unless --time is given).")
     var cases: Int?
 
+    @Option(name: .customLong("first-case"), help: "Index of the first case (run case N of a seed alone with --first-case N --cases 1).")
+    var firstCase: UInt64 = 0
+
     @Option(help: "Time limit: seconds, or with a unit (90s, 5m, 1h).")
     var time: String?
 
@@ -58,6 +61,9 @@ struct FuzzCommand: ParsableCommand {
 
     @Flag(help: "No progress line on stderr.")
     var quiet = false
+
+    @Flag(help: "Print every case on stderr as it finishes: index, seconds, label, oracles that tripped.")
+    var trace = false
 
     func validate() throws {
         try device.validate()
@@ -115,6 +121,7 @@ struct FuzzCommand: ParsableCommand {
         options.seed = parseNumber(seed, as: UInt64.self) ?? 1
         options.timeLimit = time.flatMap(Self.parseDuration)
         options.cases = cases ?? (options.timeLimit == nil ? 1000 : nil)
+        options.firstCase = firstCase
         options.generators = try parsedGenerators()
         options.oracles = try parsedOracles()
         options.deadline = .milliseconds(deadlineMs)
@@ -134,6 +141,13 @@ struct FuzzCommand: ParsableCommand {
         if let replay {
             try runReplay(replay, runner)
             return
+        }
+        if trace {
+            runner.caseFinished = { c, found, seconds in
+                let line = String(format: "case %llu %.3f s ", c.index, seconds) + c.label
+                    + (found.isEmpty ? "" : "  [" + found.map(\.oracle.rawValue).joined(separator: ",") + "]")
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
         }
         if !quiet {
             runner.progress = { s in FileHandle.standardError.write(Data("\r\(s.progressLine)   ".utf8)) }
