@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "NVMePlatformTests", dependencies: ["NVMePlatform", "NVMeSpec", "CNVMeShim"]),
         .testTarget(name: "NVMeFuzzTests", dependencies: ["NVMeFuzz", "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"]),
         // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
-        .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeWorkload"]),
+        .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeWorkload", "NVMeFuzz"]),
         .testTarget(name: "NVMeKitCLITests", dependencies: ["NVMeKitCLI", "NVMeSpec"]),
     ],
     swiftLanguageModes: [.v6]
