@@ -102,7 +102,16 @@ public struct IntegrityMap: Sendable, Hashable {
         if generation > highestGeneration { highestGeneration = generation }
     }
     public mutating func recordZeroes(slba: UInt64, blocks: Int) { set(slba: slba, blocks: blocks, raw: 2) }
-    public mutating func recordDeallocate(slba: UInt64, blocks: Int) { set(slba: slba, blocks: blocks, raw: 1) }
+    /// Deallocated LBAs read back as zeroes, ones or their old content (DLFEAT need not promise more; QEMU on a raw
+    /// image keeps the data). An LBA whose content was unknown therefore stays unknown.
+    public mutating func recordDeallocate(slba: UInt64, blocks: Int) {
+        precondition(contains(slba: slba, blocks: blocks), "range \(slba)+\(blocks) is outside the map")
+        let start = Int(slba - firstLBA)
+        for i in start..<(start + blocks) where raw[i] != 0 {
+            if raw[i] & Self.ambiguousBit != 0 { alternatives[firstLBA + UInt64(i)] = nil }
+            raw[i] = 1
+        }
+    }
     /// Forgets what the range holds (nothing will be verified there until it is written again).
     public mutating func forget(slba: UInt64, blocks: Int) { set(slba: slba, blocks: blocks, raw: 0) }
 

@@ -101,6 +101,18 @@ struct IntegrityTests {
         #expect(map.verify(third, slba: 20, blocks: 1) != nil, "once settled, the other content is a mismatch")
     }
 
+    @Test func deallocatingAnLBAOfUnknownContentLeavesItUnknown() throws {
+        var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 8)
+        map.recordWrite(slba: 4, blocks: 1, generation: 3)
+        map.recordDeallocate(slba: 3, blocks: 2)
+        #expect(map[3] == .unknown, "old content nobody recorded may still read back")
+        #expect(map[4] == .deallocated)
+        let foreign = try Buffer(count: 512, from: allocator)
+        foreign.fill(.random(seed: 5))
+        #expect(map.verify(foreign, slba: 3, blocks: 1) == nil)
+        #expect(map.verify(foreign, slba: 4, blocks: 1) != nil)
+    }
+
     @Test func theMapIsAValueThatSurvivesSerialisation() throws {
         var map = IntegrityMap(nsid: 3, blockSize: 4096, firstLBA: 100, blockCount: 50)
         map.recordWrite(slba: 100, blocks: 10, generation: 9)
