@@ -3,6 +3,8 @@ public struct FuzzSummary: Hashable, Sendable, Codable {
     public var target = ""
     public var seed: UInt64 = 0
     public var cases: Int = 0
+    /// Cases generated but not run because their label matched `FuzzOptions.avoidLabels` (not counted in `cases`).
+    public var avoided: Int = 0
     public var findings: Int = 0
     /// Commands that did not complete within the deadline.
     public var hangs: Int = 0
@@ -51,6 +53,7 @@ public struct FuzzSummary: Hashable, Sendable, Codable {
         var lines = ["target \(target)  seed \(seed)  \(cases) cases in \(String(format1(seconds))) s (\(Int(casesPerSecond)) cases/s)",
                      "findings \(findings)  hangs \(hangs)  recovered \(recovered)  unrecovered \(unrecovered)  toolkit crashes \(toolkitCrashes)",
                      "commands \(commands)  doorbell writes \(doorbellWrites)  DMA faults \(dmaFaults)  planned resets \(plannedResets)  resets \(resets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))"]
+        if avoided > 0 { lines.insert("avoided \(avoided) cases by label (shapes known to take the target down)", at: 1) }
         if !perGenerator.isEmpty {
             lines.append("cases per generator (wall time):")
             for (k, v) in perGenerator.sorted(by: { $0.key < $1.key }) {

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import NVMeDriver
 import NVMeFuzz
@@ -65,6 +68,20 @@ struct FuzzCommand: ParsableCommand {
     @Flag(help: "Print every case on stderr as it finishes: index, seconds, label, oracles that tripped.")
     var trace = false
 
+    @Flag(help: ArgumentHelp(
+        "Machine-readable lines on stdout for a supervisor outside the target's host (tools/vm fuzz).",
+        discussion: "Before each case `FUZZ CASE <index> <counters JSON> <label>`; each repro as `FUZZ REPRO <file> <base64>`; every 250 cases `FUZZ CHECKPOINT <summary JSON>`; at the end `FUZZ SUMMARY <summary JSON>`. Each line is flushed at once."))
+    var heartbeat = false
+
+    @Option(name: .customLong("avoid"), help: ArgumentHelp(
+        "Do not run cases whose label contains TEXT (repeatable); they are counted as `avoided`.",
+        discussion: "For shapes known to take the target down beyond any reset the toolkit can do, e.g. --avoid 'SGL segment chain looping on itself' on QEMU 7.2.",
+        valueName: "TEXT"))
+    var avoid: [String] = []
+
+    @Option(name: .customLong("summary-file"), help: "Also write the summary as JSON to this file.")
+    var summaryFile: String?
+
     func validate() throws {
         try device.validate()
         if parseNumber(seed, as: UInt64.self) == nil { throw ValidationError("--seed '\(seed)' is not a number: use e.g. --seed 42 or --seed 0x2a") }
@@ -73,6 +90,7 @@ struct FuzzCommand: ParsableCommand {
         _ = try parsedGenerators()
         _ = try parsedOracles()
         if deadlineMs <= 0 { throw ValidationError("--deadline-ms must be positive") }
+        if avoid.contains(where: { $0.isEmpty }) { throw ValidationError("--avoid needs a non-empty label text (it would avoid every case)") }
     }
 
     static func parseDuration(_ s: String) -> Duration? {
@@ -126,6 +144,7 @@ struct FuzzCommand: ParsableCommand {
         options.oracles = try parsedOracles()
         options.deadline = .milliseconds(deadlineMs)
         options.outputDirectory = out
+        options.avoidLabels = avoid
 
         let target: FuzzTarget
         let runner: FuzzRunner
@@ -152,7 +171,17 @@ struct FuzzCommand: ParsableCommand {
         if !quiet {
             runner.progress = { s in FileHandle.standardError.write(Data("\r\(s.progressLine)   ".utf8)) }
         }
+        let beat = heartbeat ? Heartbeat(runner: runner) : nil
+        beat?.attach()
         let summary = runner.run()
+        beat?.finish(summary)
+        if let summaryFile {
+            let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
+            guard FileManager.default.createFile(atPath: summaryFile, contents: try e.encode(summary)) else {
+                FileHandle.standardError.write(Data("nvmekit fuzz: cannot write --summary-file \(summaryFile): check the directory exists and is writable\n".utf8))
+                throw ExitCode.failure
+            }
+        }
         if !quiet { FileHandle.standardError.write(Data("\n".utf8)) }
         var minimized: [String] = []
         if minimize {
@@ -202,5 +231,65 @@ struct FuzzCommand: ParsableCommand {
                                     : "did not reproduce \(r.oracle.rawValue) (\(result.findings.count) other finding(s): \(result.findings.map(\.oracle.rawValue).joined(separator: ", ")))")
             if !note.isEmpty { print(note) }
         }
+    }
+}
+
+/// The `--heartbeat` protocol: one flushed line per event on stdout, read by `tools/vm.d/fuzz-supervisor.py`, which
+/// restarts QEMU when the device or the whole guest dies and resumes the run after the case that was running.
+final class Heartbeat {
+    /// The counters a supervisor needs to account for a run that never reached its summary.
+    struct Counters: Encodable {
+        var cases, findings, hangs, recovered, unrecovered, toolkitCrashes, plannedResets, dmaFaults, commands, avoided: Int
+        init(_ s: FuzzSummary) {
+            cases = s.cases; findings = s.findings; hangs = s.hangs; recovered = s.recovered; unrecovered = s.unrecovered
+            toolkitCrashes = s.toolkitCrashes; plannedResets = s.plannedResets; dmaFaults = s.dmaFaults
+            commands = s.commands; avoided = s.avoided
+        }
+    }
+
+    let runner: FuzzRunner
+    var sentRepros = 0
+    let encoder: JSONEncoder = { let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]; return e }()
+
+    /// Where lines go; nil: stdout.
+    let sink: ((String) -> Void)?
+
+    init(runner: FuzzRunner, sink: ((String) -> Void)? = nil) { self.runner = runner; self.sink = sink }
+
+    /// On a serial console (the guest's stdout) the line is drained to the UART before the case runs: when QEMU
+    /// dies during a case, the last complete line names that case and not one still queued in the tty buffer.
+    let drain = isatty(1) == 1
+
+    func say(_ line: String) {
+        if let sink { sink(line); return }
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        if drain { _ = tcdrain(1) }
+    }
+
+    func json(_ v: some Encodable) -> String {
+        (try? encoder.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Sends the repros written since the last call (they must reach the host before the device can take it down).
+    func flushRepros() {
+        while sentRepros < runner.repros.count {
+            let r = runner.repros[sentRepros]
+            say("FUZZ REPRO \(r.fileName) " + Data(r.json().utf8).base64EncodedString())
+            sentRepros += 1
+        }
+    }
+
+    func attach() {
+        runner.caseStarting = { [unowned self] c, s in
+            if s.cases > 0 && s.cases % 250 == 0 { say("FUZZ CHECKPOINT " + json(s)) }
+            say("FUZZ CASE \(c.index) " + json(Counters(s)) + " " + c.label)
+        }
+        let previous = runner.caseFinished
+        runner.caseFinished = { [unowned self] c, f, t in previous?(c, f, t); flushRepros() }
+    }
+
+    func finish(_ summary: FuzzSummary) {
+        flushRepros()
+        say("FUZZ SUMMARY " + json(summary))
     }
 }

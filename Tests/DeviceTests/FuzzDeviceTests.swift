@@ -30,8 +30,8 @@ struct FuzzOnDevice {
         o.deadline = .milliseconds(500)
         // QEMU 7.2 hangs its main loop on an SGL Segment chain that never reaches a data descriptor (case 2 of seed
         // 2026; see docs/fuzzer.md): the guest's vCPU blocks on its next MMIO read and nothing inside the guest can
-        // recover it. The SGL family runs on the simulator; here it is left out unless asked for.
-        if GuestEnvironment.environment["NVMEKIT_FUZZ_SGL"] == nil { o.generators.removeAll { $0 == .sgl } }
+        // recover it (tools/vm fuzz power-cycles QEMU for it). Inside one guest boot that shape is avoided.
+        if GuestEnvironment.environment["NVMEKIT_FUZZ_SGL"] == nil { o.avoidLabels = ["SGL segment chain looping on itself"] }
         if backend != .vfio {
             // Without an IOMMU a wild pointer is a write into guest memory: keep the pointer families out.
             o.generators = [.opcodes, .fields, .namespaces, .transferSize, .doorbells, .queueCreation, .initSequence]
@@ -54,7 +54,7 @@ struct FuzzOnDevice {
         print("FUZZ SUMMARY\n" + s.report)
         for r in runner.repros.prefix(20) { print("FUZZ FINDING \(r.oracle.rawValue) case \(r.caseIndex) \(r.label): expected \(r.expected); got \(r.got)") }
 
-        #expect(s.cases == o.cases)
+        #expect(s.cases + s.avoided == o.cases)
         #expect(s.toolkitCrashes == 0)
         #expect(s.unrecovered == 0)
         #expect(s.hangs <= s.recovered, "every hang is followed by a successful recovery")

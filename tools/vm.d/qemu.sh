@@ -111,7 +111,22 @@ vm_boot() {
                               ln -sfn "$run/qmp.sock" "$qmp_path" ) & }
     tail -s 0.2 -n +1 -f --pid=$qpid "$run/output" &
     local tpid=$!
+    # --stall S: a guest whose command output stops growing for S seconds is taken as hung (QEMU's main loop stuck in
+    # the device model, or the guest dead) and QEMU is killed. tools/vm fuzz uses it to power-cycle and resume.
+    local wpid=""
+    if [ -n "${VM_STALL:-}" ]; then
+        ( last=-1; quiet=0
+          while kill -0 $qpid 2>/dev/null; do
+              sleep 2; size=$(stat -c %s "$run/output" 2>/dev/null || echo 0)
+              if [ "$size" = "$last" ]; then quiet=$((quiet + 2)); else quiet=0; last=$size; fi
+              if [ "$quiet" -ge "$VM_STALL" ]; then
+                  echo "stalled after $size bytes of output" > "$run/stalled"; pkill -KILL -P $qpid 2>/dev/null; kill -KILL $qpid 2>/dev/null; break
+              fi
+          done ) &
+        wpid=$!
+    fi
     wait $qpid; local qrc=$?
+    [ -n "$wpid" ] && { kill $wpid 2>/dev/null; wait $wpid 2>/dev/null; }
     wait $tpid 2>/dev/null
     kill $rpid 2>/dev/null; wait $rpid 2>/dev/null
     local boot=$((SECONDS - tb))
@@ -119,12 +134,17 @@ vm_boot() {
     tr -d '\r' < "$run/control" > "$run/control.txt"
     local rc status msg=""
     status=$(sed -n 's/^NVMEKIT_EXIT \([0-9]*\)$/\1/p' "$run/control.txt" | tail -1)
-    if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+    VM_LAST_QEMU_RC=$qrc VM_LAST_STALLED=0
+    if [ -f "$run/stalled" ]; then
+        VM_LAST_STALLED=1
+        rc=124; msg="guest command output stalled for ${VM_STALL} s: QEMU killed ($(cat "$run/stalled"))"
+    elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
         rc=124; msg="guest did not finish within ${timeout} s: QEMU killed (raise --timeout, or look for a hang below)"
     elif grep -q '^NVMEKIT_SETUP_FAILED' "$run/control.txt"; then
         rc=125; msg="guest setup failed: $(sed -n 's/^NVMEKIT_SETUP_FAILED //p' "$run/control.txt" | head -1)"
     elif [ -z "$status" ]; then
         rc=125; msg="guest stopped without reporting an exit status (QEMU exit $qrc; kernel panic or crash? see log)"
+        [ "$qrc" -gt 128 ] && [ "$qrc" -lt 160 ] && msg="QEMU died of signal $((qrc - 128)) ($(kill -l $((qrc - 128)) 2>/dev/null)) before the guest reported an exit status; its stderr is in the log"
     else
         rc=$status
     fi
@@ -140,7 +160,7 @@ vm_boot() {
     fi
 
     local log; log="$VM_CACHE/logs/$(basename "$run").log"
-    { echo "# tools/vm $backend controllers=$ctrls status=$rc prep=${prep}s boot-to-result=${boot}s"
+    { echo "# tools/vm $backend controllers=$ctrls status=$rc qemu-exit=$qrc stalled=$VM_LAST_STALLED prep=${prep}s boot-to-result=${boot}s"
       echo "# qemu command line:"; sed 's/^/#   /' "$run/qemu-cmdline"
       sed -n 's/^\(NVMEKIT_\(START\|DONE\|EXIT\|SETUP_FAILED\).*\)/# \1/p' "$run/control.txt"
       echo "# ---- console (ttyS0) + dmesg ----"; tr -d '\r' < "$run/console.log"
@@ -170,6 +190,8 @@ vm_run_cli() {
             --with-tests) with_tests=1; shift ;;
             --with-fio) VM_WITH_FIO=1; shift ;;
             --qmp) qmp=$2; shift 2 ;;
+            --stall) VM_STALL=$2; shift 2
+                     [[ $VM_STALL =~ ^[0-9]+$ ]] && [ "$VM_STALL" -ge 4 ] || vm_die "--stall takes whole seconds, at least 4 (got '$VM_STALL')" ;;
             --) shift; break ;;
             *) vm_die "tools/vm run: unknown option '$1' (usage: tools/vm run [--backend B] [--controllers a|b|ab] [--timeout S] -- CMD)" ;;
         esac
