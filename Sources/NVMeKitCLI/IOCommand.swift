@@ -23,6 +23,11 @@ struct IOCommand: ParsableCommand {
     var moreTargets: [String] = []
     @Option(help: "Namespace ID.") var nsid: UInt32 = 1
     @Option(help: "Workers per controller; each gets an equal slice of the region.") var workers: Int = 1
+    @Option(help: ArgumentHelp("Threads running the workers (default: one per worker).",
+                               discussion: "Fewer threads than workers drive several queue pairs from one thread in turn: use it where polling threads would outnumber the CPUs."))
+    var threads: Int?
+    @Option(name: .customLong("submit-batch"), help: "Submit only when this many commands fit (fewer, larger doorbell batches).")
+    var submitBatch: Int = 1
     @Option(name: .customLong("io-size"), help: "Blocks (8), bytes (4k), a list (4k,64k) or weights (4k:70,128k:30).")
     var ioSize: String = "4k"
     @Option(name: .customLong("align"), help: "LBA alignment of random IOs, in blocks (default: the smallest IO size).")
@@ -59,6 +64,10 @@ struct IOCommand: ParsableCommand {
 
     func validate() throws {
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if submitBatch < 1 || submitBatch > queueDepth {
+            throw ValidationError("--submit-batch must be within 1...\(queueDepth) (the queue depth, --qd)")
+        }
         if DataPattern(rawValue: pattern) == nil {
             throw ValidationError("unknown pattern '\(pattern)': use stamped, zeroes, ones or random")
         }
@@ -142,10 +151,12 @@ struct IOCommand: ParsableCommand {
                 cfg.commandLogCapacity = commandLog
                 cfg.stopOnMismatch = !keepGoing
                 cfg.yieldAfterIdlePolls = yieldAfter
+                cfg.submitBatch = submitBatch
                 jobs.append(.init(controller: c, configuration: cfg))
             }
         }
         let workload = Workload(jobs: jobs)
+        workload.threads = threads
         for t in resetAt {
             for ci in controllers.indices {
                 workload.resets.append(ScheduledReset(after: .nanoseconds(Int64(t * 1e9)), kind: ResetKind(rawValue: resetKind)!, controller: ci))

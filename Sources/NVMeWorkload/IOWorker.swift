@@ -57,6 +57,9 @@ public struct IOWorkerConfiguration: Sendable, Hashable {
     /// Call sched_yield() after this many consecutive empty polls (0: never). Spinning without a trap can starve
     /// QEMU's device emulation when vCPUs are scarce.
     public var yieldAfterIdlePolls: Int = 0
+    /// Submit only when at least this many commands fit (or nothing is in flight): fewer, larger batches per SQ
+    /// doorbell at the price of a queue depth that swings between QD − batch and QD. 1: refill at every free slot.
+    public var submitBatch: Int = 1
 
     public init() {}
 
@@ -67,6 +70,7 @@ public struct IOWorkerConfiguration: Sendable, Hashable {
         out += ioSize.validate(maxTransferBlocks: maxTransferBytes.map { $0 / max(1, bs) })
         out += mix.validate()
         if queueDepth < 1 || queueDepth > 65535 { out.append("queue depth \(queueDepth) is outside 1...65535") }
+        if submitBatch < 1 || submitBatch > max(1, queueDepth) { out.append("submit batch \(submitBatch) is outside 1...\(queueDepth) (the queue depth)") }
         if duration == nil && ioCount == nil { out.append("give a limit: a duration (--time) or an IO count (--io-count)") }
         if let l = iopsLimit, l <= 0 { out.append("the IOPS limit must be positive") }
         if randomPercent < 0 || randomPercent > 100 { out.append("random percentage \(randomPercent) is outside 0...100") }
@@ -209,103 +213,143 @@ public final class IOWorker: @unchecked Sendable {
     var stopRequested = false
     var opCounts = [UInt64](repeating: 0, count: WorkloadOperation.allCases.count)
 
+    /// Loop state of a run, kept between `step` calls so one thread can drive several workers in turn.
+    struct RunState {
+        var nsPerTick: Double = 1
+        var ticksPerSecond: UInt64 = 0
+        var start: UInt64 = 0
+        var endTicks: UInt64 = .max
+        var ticksPerIO: UInt64 = 0
+        var nextSubmit: UInt64 = 0
+        var nextSecond: UInt64 = 0
+        var lastTick: UInt64 = 0
+        var qdIntegral: Double = 0
+        var idle = 0
+        var doorbells0 = 0
+        var sqDoorbells0 = 0
+        var ioLimit: UInt64 = .max
+        var paused = false
+        var secondHistogram = WorkerResult.makeHistogram()
+    }
+    var rs = RunState()
+
     /// Runs until a limit is reached or `control` asks to stop; returns the result (the updated map is `map`).
     public func run(control: WorkerControl = WorkerControl()) -> WorkerResult {
+        begin()
+        while step(control: control) {
+            if rs.paused { sched_yield() }
+        }
+        return finish(control: control)
+    }
+
+    /// Starts a run: clears the result and arms the limits. Then call `step` until it returns false, then `finish`.
+    public func begin() {
         let c = configuration
         result = WorkerResult(name: c.name, controller: controllerName, nsid: c.nsid, qid: queuePair.qid, queueDepth: c.queueDepth)
         for i in opCounts.indices { opCounts[i] = 0 }
         thisSecond = 0; submitted = 0; stopRequested = false
         result.iopsSeries.reserveCapacity(Int((c.duration.map { $0.components.seconds } ?? 3600)) + 4)
-        let nsPerTick = TickClock.nanosecondsPerTick
-        let ticksPerSecond = UInt64(1e9 / nsPerTick)
-        let start = TickClock.now()
-        let endTicks: UInt64 = c.duration.map { d in
+        rs = RunState()
+        rs.nsPerTick = TickClock.nanosecondsPerTick
+        rs.ticksPerSecond = UInt64(1e9 / rs.nsPerTick)
+        rs.start = TickClock.now()
+        let nsPerTick = rs.nsPerTick, start = rs.start
+        rs.endTicks = c.duration.map { d in
             let (s, a) = d.components
             return start &+ UInt64((Double(s) * 1e9 + Double(a) / 1e9) / nsPerTick)
         } ?? .max
-        let ticksPerIO: UInt64 = c.iopsLimit.map { UInt64(1e9 / Double($0) / nsPerTick) } ?? 0
-        var nextSubmit = start
-        var nextSecond = start &+ ticksPerSecond
-        var lastTick = start
-        var qdIntegral: Double = 0
-        var idle = 0
-        let doorbells0 = queuePair.sq.mmioDoorbellWrites + queuePair.cq.mmioDoorbellWrites
-        var secondHistogram = WorkerResult.makeHistogram()
-        let ioLimit = c.ioCount ?? .max
-        let yieldAfter = c.yieldAfterIdlePolls
+        rs.ticksPerIO = c.iopsLimit.map { UInt64(1e9 / Double($0) / nsPerTick) } ?? 0
+        rs.nextSubmit = start
+        rs.nextSecond = start &+ rs.ticksPerSecond
+        rs.lastTick = start
+        rs.doorbells0 = queuePair.sq.mmioDoorbellWrites + queuePair.cq.mmioDoorbellWrites
+        rs.sqDoorbells0 = queuePair.sq.mmioDoorbellWrites
+        rs.ioLimit = c.ioCount ?? .max
+    }
 
-        loop: while true {
-            let flags = control.flags.load(ordering: .relaxed)
-            if flags != 0 {
-                if flags & 1 != 0 { stopRequested = true }
-                if flags & 2 != 0 {
-                    let t = TickClock.now()
-                    qdIntegral += Double(inflight) * Double(t &- lastTick)
-                    pauseForReset(control)
-                    lastTick = TickClock.now()
-                }
+    /// One pass of the IO loop: submit up to the queue depth and ring once, then reap. Never blocks: while the
+    /// coordinator resets the controller it only reports itself paused. Returns false when the run is over.
+    public func step(control: WorkerControl) -> Bool {
+        let c = configuration
+        let flags = control.flags.load(ordering: .relaxed)
+        if flags & 2 != 0 {
+            if !rs.paused {
+                let t = TickClock.now()
+                rs.qdIntegral += Double(inflight) * Double(t &- rs.lastTick)
+                rs.paused = true
+                control.paused.store(true, ordering: .releasing)
             }
-            var now = TickClock.now()
-            if now >= endTicks { stopRequested = true }
-            if queuePair.state == .removed { break loop }
+            return true
+        }
+        if rs.paused { resumeAfterReset(control) }
+        if flags & 1 != 0 { stopRequested = true }
+        var now = TickClock.now()
+        if now >= rs.endTicks { stopRequested = true }
+        if queuePair.state == .removed { return false }
 
-            // Submit up to the queue depth, then ring once (doorbell batching).
-            var posted = 0
-            if !stopRequested {
-                while inflight < c.queueDepth && submitted < ioLimit {
-                    if ticksPerIO != 0 {
-                        if now < nextSubmit { break }
-                        nextSubmit = max(nextSubmit &+ ticksPerIO, now &- ticksPerIO &* UInt64(c.queueDepth))
-                    }
-                    if !submitOne() { break }
-                    posted &+= 1
+        // Submit up to the queue depth, then ring once (doorbell batching).
+        var posted = 0
+        if !stopRequested && (c.queueDepth - inflight >= c.submitBatch || inflight == 0) {
+            while inflight < c.queueDepth && submitted < rs.ioLimit {
+                if rs.ticksPerIO != 0 {
+                    if now < rs.nextSubmit { break }
+                    rs.nextSubmit = max(rs.nextSubmit &+ rs.ticksPerIO, now &- rs.ticksPerIO &* UInt64(c.queueDepth))
                 }
-                if posted > 0 {
-                    // Account the time before the doorbell at the old depth; from here on `posted` more are out
-                    // (a device may complete them while the doorbell write is still in progress).
-                    let t = TickClock.now()
-                    qdIntegral += Double(inflight - posted) * Double(t &- lastTick)
-                    lastTick = t
-                    queuePair.sq.ring()
-                }
+                if !submitOne() { break }
+                posted &+= 1
             }
-            if inflight == 0 && (stopRequested || submitted >= ioLimit) { break loop }
-
-            // Reap.
-            let before = inflight
-            let reaped = queuePair.poll { completion in self.complete(completion, secondHistogram: &secondHistogram) }
-            if reaped > 0 {
-                now = TickClock.now()
-                qdIntegral += Double(before) * Double(now &- lastTick)
-                lastTick = now
-                idle = 0
-                if result.mismatchCount > 0 && c.stopOnMismatch { stopRequested = true }
-                if result.errors > 0 && c.stopOnError { stopRequested = true }
-            } else if posted == 0 {
-                idle &+= 1
-                if yieldAfter > 0 && idle >= yieldAfter { idle = 0; sched_yield() }
-            }
-
-            if now >= nextSecond {
-                result.iopsSeries.append(thisSecond)
-                thisSecond = 0
-                nextSecond &+= ticksPerSecond
-                control.completed.store(result.ios, ordering: .relaxed)
-                control.bytes.store(result.bytesRead &+ result.bytesWritten, ordering: .relaxed)
-                control.recentP99.store(secondHistogram.totalCount > 0 ? secondHistogram.valueAtPercentile(99) : 0,
-                                        ordering: .relaxed)
-                control.mismatches.store(result.mismatchCount, ordering: .relaxed)
-                control.errors.store(result.errors, ordering: .relaxed)
-                secondHistogram.reset()
+            if posted > 0 {
+                // Account the time before the doorbell at the old depth; from here on `posted` more are out
+                // (a device may complete them while the doorbell write is still in progress).
+                let t = TickClock.now()
+                rs.qdIntegral += Double(inflight - posted) * Double(t &- rs.lastTick)
+                rs.lastTick = t
+                queuePair.sq.ring()
             }
         }
+        if inflight == 0 && (stopRequested || submitted >= rs.ioLimit) { return false }
+
+        // Reap.
+        let before = inflight
+        let reaped = queuePair.poll { completion in self.complete(completion, secondHistogram: &self.rs.secondHistogram) }
+        if reaped > 0 {
+            now = TickClock.now()
+            rs.qdIntegral += Double(before) * Double(now &- rs.lastTick)
+            rs.lastTick = now
+            rs.idle = 0
+            if result.mismatchCount > 0 && c.stopOnMismatch { stopRequested = true }
+            if result.errors > 0 && c.stopOnError { stopRequested = true }
+        } else if posted == 0 {
+            rs.idle &+= 1
+            if c.yieldAfterIdlePolls > 0 && rs.idle >= c.yieldAfterIdlePolls { rs.idle = 0; sched_yield() }
+        }
+
+        if now >= rs.nextSecond {
+            result.iopsSeries.append(thisSecond)
+            thisSecond = 0
+            rs.nextSecond &+= rs.ticksPerSecond
+            control.completed.store(result.ios, ordering: .relaxed)
+            control.bytes.store(result.bytesRead &+ result.bytesWritten, ordering: .relaxed)
+            control.recentP99.store(rs.secondHistogram.totalCount > 0 ? rs.secondHistogram.valueAtPercentile(99) : 0,
+                                    ordering: .relaxed)
+            control.mismatches.store(result.mismatchCount, ordering: .relaxed)
+            control.errors.store(result.errors, ordering: .relaxed)
+            rs.secondHistogram.reset()
+        }
+        return true
+    }
+
+    /// Ends a run: the time-weighted queue depth, doorbell counts and the command log go into the result.
+    public func finish(control: WorkerControl) -> WorkerResult {
+        let c = configuration
         let end = TickClock.now()
-        qdIntegral += Double(inflight) * Double(end &- lastTick)
-        let elapsedTicks = max(1, end &- start)
+        rs.qdIntegral += Double(inflight) * Double(end &- rs.lastTick)
+        let elapsedTicks = max(1, end &- rs.start)
         if thisSecond > 0 || result.iopsSeries.isEmpty { result.iopsSeries.append(thisSecond) }
-        result.elapsedNanoseconds = UInt64(Double(elapsedTicks) * nsPerTick)
-        result.meanQueueDepth = qdIntegral / Double(elapsedTicks)
-        result.doorbellWrites = UInt64(queuePair.sq.mmioDoorbellWrites + queuePair.cq.mmioDoorbellWrites - doorbells0)
+        result.elapsedNanoseconds = UInt64(Double(elapsedTicks) * rs.nsPerTick)
+        result.meanQueueDepth = rs.qdIntegral / Double(elapsedTicks)
+        result.doorbellWrites = UInt64(queuePair.sq.mmioDoorbellWrites + queuePair.cq.mmioDoorbellWrites - rs.doorbells0)
+        result.sqDoorbellWrites = UInt64(queuePair.sq.mmioDoorbellWrites - rs.sqDoorbells0)
         for op in WorkloadOperation.allCases where opCounts[op.index] > 0 { result.perOperation[op] = opCounts[op.index] }
         if c.commandLogCapacity > 0 { result.commandLog = queuePair.log.entries.map(LoggedCommand.init) }
         control.completed.store(result.ios, ordering: .relaxed)
@@ -313,12 +357,12 @@ public final class IOWorker: @unchecked Sendable {
         return result
     }
 
-    /// Stops submitting and waits while the coordinator resets the controller; afterwards every command the
-    /// controller no longer knows (failed locally by the reset) is settled: modified ranges become ambiguous.
-    func pauseForReset(_ control: WorkerControl) {
-        control.paused.store(true, ordering: .releasing)
-        while control.flags.load(ordering: .acquiring) & 2 != 0 { sched_yield() }
+    /// After the coordinator's reset: every command the controller no longer knows (failed locally by the reset)
+    /// is settled, and modified ranges become ambiguous.
+    func resumeAfterReset(_ control: WorkerControl) {
+        rs.paused = false
         control.paused.store(false, ordering: .releasing)
+        rs.lastTick = TickClock.now()
         var aborted = 0
         for cid in contexts.indices where contexts[cid].active && !queuePair.isOutstanding(UInt16(cid)) {
             settleAborted(cid)

@@ -113,6 +113,8 @@ public struct WorkerResult: Sendable {
     public var commandLog: [LoggedCommand]
     /// MMIO doorbell writes (SQ tail + CQ head) the worker's queue issued.
     public var doorbellWrites: UInt64
+    /// Of those, SQ tail doorbells (the rest are CQ head doorbells).
+    public var sqDoorbellWrites: UInt64 = 0
 
     public init(name: String, controller: String = "", nsid: UInt32 = 0, qid: UInt16 = 0, queueDepth: Int = 0) {
         self.name = name; self.controller = controller; self.nsid = nsid; self.qid = qid; self.queueDepth = queueDepth
@@ -171,6 +173,7 @@ public struct WorkerResult: Sendable {
             r.latency.add(p.latency)
             r.meanQueueDepth += p.meanQueueDepth
             r.doorbellWrites += p.doorbellWrites
+            r.sqDoorbellWrites += p.sqDoorbellWrites
         }
         return r
     }
@@ -195,6 +198,7 @@ extension WorkerResult: Encodable {
         case name, controller, nsid, qid, queueDepth, elapsedNs, ios, iops, mbPerSecond, perOperation, bytesRead,
              bytesWritten, errors, failures, abortedByReset, resets, verifiedBlocks, mismatchCount, mismatches,
              iopsSeries, latencyNs, latencyBuckets, meanQueueDepth, littlesLaw, doorbellWrites, doorbellWritesPerIO,
+             sqDoorbellWrites,
              commandLog
     }
     public func encode(to encoder: any Encoder) throws {
@@ -214,6 +218,7 @@ extension WorkerResult: Encodable {
         try c.encode((meanQueueDepth * 1000).rounded() / 1000, forKey: .meanQueueDepth)
         try c.encode(littlesLaw, forKey: .littlesLaw)
         try c.encode(doorbellWrites, forKey: .doorbellWrites); try c.encode(doorbellWritesPerIO, forKey: .doorbellWritesPerIO)
+        try c.encode(sqDoorbellWrites, forKey: .sqDoorbellWrites)
         if !commandLog.isEmpty { try c.encode(commandLog, forKey: .commandLog) }
     }
 }

@@ -58,6 +58,10 @@ public final class Workload: @unchecked Sendable {
     public var resets: [ScheduledReset] = []
     /// How often `progress` is called.
     public var progressInterval: Duration = .seconds(1)
+    /// Threads that run the workers (nil: one per worker). Fewer threads than workers drive several queue pairs
+    /// from one thread in turn, each still on its own queue: what scales where polling threads would outnumber the
+    /// CPUs (in the 2-vCPU TCG guest a second spinning vCPU takes the host core QEMU's device emulation needs).
+    public var threads: Int?
 
     public init(jobs: [Job]) { self.jobs = jobs }
     public convenience init(controller: Controller, configuration: IOWorkerConfiguration) {
@@ -124,15 +128,34 @@ public final class Workload: @unchecked Sendable {
 
         let controls = workers.map { _ in WorkerControl() }
         let results = ResultSlots(count: workers.count)
-        for (i, w) in workers.enumerated() {
-            let control = controls[i]
-            let t = Thread {
-                results.set(i, w.run(control: control))
-                control.finished.store(true, ordering: .releasing)   // after the result is stored
+        let threadCount = max(1, min(threads ?? workers.count, workers.count))
+        let ws = workers
+        for t in 0..<threadCount {
+            let mine = Array(stride(from: t, to: ws.count, by: threadCount))
+            let thread = Thread {
+                if mine.count == 1 {
+                    let i = mine[0]
+                    results.set(i, ws[i].run(control: controls[i]))
+                    controls[i].finished.store(true, ordering: .releasing)   // after the result is stored
+                    return
+                }
+                for i in mine { ws[i].begin() }
+                var active = mine
+                while !active.isEmpty {
+                    var k = 0
+                    while k < active.count {
+                        let i = active[k]
+                        if ws[i].step(control: controls[i]) { k += 1; continue }
+                        results.set(i, ws[i].finish(control: controls[i]))
+                        controls[i].finished.store(true, ordering: .releasing)
+                        active.remove(at: k)
+                    }
+                    if active.allSatisfy({ ws[$0].rs.paused }) { sched_yield() }
+                }
             }
-            t.name = "nvmekit-io-\(i)"
-            t.stackSize = 1 << 20
-            t.start()
+            thread.name = "nvmekit-io-\(t)"
+            thread.stackSize = 1 << 20
+            thread.start()
         }
 
         // Coordinate: progress, scheduled resets, completion.

@@ -150,6 +150,59 @@ struct IOWorkerSimulatorTests {
         #expect(store["simA", 1] != nil && store["simB", 1] != nil)
     }
 
+    @Test func oneThreadDrivesSeveralQueuePairsAndTheyAllPauseForAResetMidRun() throws {
+        // Three workers of one controller and one of another on a single thread: a worker waiting out the reset
+        // must not stop the thread, or its siblings never reach their pause and the reset never starts.
+        let (_, a) = try Self.open(blocks: 8192, address: "simA")
+        let (_, b) = try Self.open(blocks: 8192, address: "simB")
+        defer { a.close(); b.close() }
+        var store = IntegrityStore()
+        var jobs: [Workload.Job] = []
+        for (i, ctrl) in [a, a, a, b].enumerated() {
+            var cfg = Self.config(.read(percent: 50), qd: 8, region: UInt64(i % 3 * 2048)..<UInt64(i % 3 * 2048 + 2048))
+            cfg.duration = .milliseconds(1200)
+            cfg.name = "w\(i)"
+            cfg.seed = UInt64(i + 7)
+            jobs.append(.init(controller: ctrl, configuration: cfg))
+        }
+        let w = Workload(jobs: jobs)
+        w.threads = 1
+        w.resets = [ScheduledReset(after: .milliseconds(400), kind: .controller, controller: 0)]
+        let r = try w.run(integrity: &store)
+        #expect(r.workers.map(\.name) == ["w0", "w1", "w2", "w3"])
+        #expect(r.workers.allSatisfy { $0.ios > 0 }, "every queue pair made progress from the one thread")
+        #expect(r.workers.prefix(3).allSatisfy { $0.resets == 1 }, "controller A's workers all saw the reset")
+        #expect(r.workers[3].resets == 0, "controller B was not reset")
+        #expect(r.mismatchCount == 0, "\(r.firstMismatch.map(String.init(describing:)) ?? "")")
+        #expect(r.total.verifiedBlocks > 0)
+        let after = try Workload(controller: a, configuration: Self.config(.readOnly, ios: 768, random: 0, region: 0..<6144)).run(integrity: &store)
+        #expect(after.mismatchCount == 0, "\(after.firstMismatch.map(String.init(describing:)) ?? "")")
+    }
+
+    @Test func aSubmitBatchRingsTheSQDoorbellForWholeBatchesOnly() throws {
+        // A simulator that works on its own thread, so completions trickle back and a worker without a batch
+        // would refill (and ring) after almost every completion.
+        var sc = SimulatorConfiguration()
+        sc.nullIO = true
+        sc.executionMode = .background
+        let sim = try SimulatedController(configuration: sc)
+        var options = ControllerOptions()
+        options.interrupts = .polling
+        let c = try Controller.open(sim, options: options)
+        defer { c.close() }
+        var store = IntegrityStore()
+        var cfg = Self.config(.readOnly, ios: 8192, qd: 32)
+        cfg.verify = false
+        cfg.submitBatch = 16
+        let batched = try Workload(controller: c, configuration: cfg).run(integrity: &store)
+        #expect(batched.total.ios == 8192)
+        // The first ring posts 32, every later one at least 16 — except the last, limited by the IO count.
+        #expect(batched.total.sqDoorbellWrites >= 1)
+        #expect(batched.total.sqDoorbellWrites <= (8192 - 32) / 16 + 2, "\(batched.total.sqDoorbellWrites) SQ doorbells")
+        cfg.submitBatch = 40
+        #expect(cfg.validate(namespace: nil).contains { $0.contains("submit batch 40") })
+    }
+
     @Test func overlappingWriteVerifyRegionsAreRefusedWithTheFix() throws {
         let (_, c) = try Self.open()
         defer { c.close() }

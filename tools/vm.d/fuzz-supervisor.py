@@ -45,6 +45,8 @@ def parse_args(argv):
     p.add_argument("--replay", help="a host-level repro written by an earlier run: run its case again and report")
     p.add_argument("--repeat", type=int, default=10,
                    help="with --replay: run the case up to this many times in one boot (QEMU's crashes are racy)")
+    p.add_argument("--window", type=int, default=0,
+                   help="with --replay: also run this many cases before it each time (state they leave may matter)")
     a = p.parse_args(argv)
     if a.cases < 1:
         p.error("--cases must be at least 1")
@@ -228,12 +230,16 @@ def replay(a):
         say(f"tools/vm fuzz: {a.replay} is not a host-level repro; replay it in the guest with: nvmekit fuzz --replay FILE")
         return 2
     a.seed, a.backend, a.generators = r["seed"], r.get("backend", "vfio"), r.get("generators")
-    a.deadline_ms, a.avoid = r.get("deadlineMs", 500), []
-    say(f"replaying case {r['caseIndex']} of seed {a.seed} ({r['label']}) on {a.backend}, up to {a.repeat} times: "
-        f"expecting {r['oracle']}")
-    b = run_boot(a, r["caseIndex"], 1, lambda _: None, os.path.join(a.out, "boots", "replay.out"), repeat=a.repeat)
+    a.deadline_ms, a.avoid = r.get("deadlineMs", 500), r.get("avoid") or []
+    first = max(0, r["caseIndex"] - a.window)
+    say(f"replaying case {r['caseIndex']} of seed {a.seed} ({r['label']}) on {a.backend}"
+        + (f" after cases {first}..{r['caseIndex'] - 1}" if first < r["caseIndex"] else "")
+        + f", up to {a.repeat} times: expecting {r['oracle']}")
+    b = run_boot(a, first, r["caseIndex"] - first + 1, lambda _: None, os.path.join(a.out, "boots", "replay.out"),
+                 repeat=a.repeat)
     facts = log_facts(b.log)
-    tries = b.lines
+    tries = sum(1 for l in open(os.path.join(a.out, "boots", "replay.out"), errors="replace")
+                if l.startswith(f"FUZZ CASE {r['caseIndex']} "))
     if b.rc == 0:
         say(f"did not reproduce: the case completed {tries} time(s) and QEMU stayed up")
         return 1
