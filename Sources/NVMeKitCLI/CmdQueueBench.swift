@@ -16,6 +16,10 @@ struct QueueBenchCommand: ParsableCommand {
     @Option(help: "IOs per measurement.") var ios: Int = 1_000_000
     @Option(help: "IO queue depth.") var depth: Int = 256
     @Option(name: .customLong("repeat"), help: "Repetitions (the best is reported).") var repeat_: Int = 3
+    @Option(name: .customLong("json-file"), help: "Also write the measurements as JSON here (tools/bench reads it).")
+    var jsonFile: String?
+
+    struct Measurement: Encodable { var path: String; var mode: String; var batch: Int; var nsPerIO: Double; var doorbellsPerIO: Double }
 
     static func open(mode: ExecutionMode, depth: Int) throws -> Controller {
         var config = SimulatorConfiguration()
@@ -72,7 +76,7 @@ struct QueueBenchCommand: ParsableCommand {
     }
 
     func measure(_ label: String, mode: ExecutionMode, batch: Int,
-                 _ body: (QueuePair, Buffer, Int, Int) -> Void) throws {
+                 _ body: (QueuePair, Buffer, Int, Int) -> Void) throws -> Measurement {
         let c = try Self.open(mode: mode, depth: depth)
         defer { c.close() }
         let qp = c.ioQueues[0]
@@ -84,15 +88,26 @@ struct QueueBenchCommand: ParsableCommand {
             body(qp, buf, ios, batch)
             best = min(best, Double(MonotonicClock.nanoseconds() - t0) / Double(ios))
         }
-        print("\(label.padding(toLength: 44, withPad: " ", startingAt: 0)) sim \(mode.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) batch \(String(batch).padding(toLength: 3, withPad: " ", startingAt: 0))  \(String(format: "%7.1f", best)) ns/IO  (MMIO doorbells/IO \(String(format: "%.3f", Double(qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites) / Double(ios * max(1, repeat_) + 10_000))))")
+        let doorbells = Double(qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites) / Double(ios * max(1, repeat_) + 10_000)
+        let title = label == "raw" ? "raw post/ring/reap/ringHead" : "QueuePair.submit/poll"
+        print("\(title.padding(toLength: 44, withPad: " ", startingAt: 0)) sim \(mode.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) batch \(String(batch).padding(toLength: 3, withPad: " ", startingAt: 0))  \(String(format: "%7.1f", best)) ns/IO  (MMIO doorbells/IO \(String(format: "%.3f", doorbells)))")
+        return Measurement(path: label, mode: mode.rawValue, batch: batch, nsPerIO: best, doorbellsPerIO: doorbells)
     }
 
     func run() throws {
         print("driver cost per IO against the simulator's null mode (\(ios) IOs, depth \(depth), best of \(repeat_)):")
-        try measure("raw post/ring/reap/ringHead", mode: .inline, batch: 1, Self.raw)
-        try measure("raw post/ring/reap/ringHead", mode: .inline, batch: 32, Self.raw)
-        try measure("QueuePair.submit/poll", mode: .inline, batch: 32, Self.pair)
-        try measure("raw post/ring/reap/ringHead", mode: .background, batch: 32, Self.raw)
-        try measure("QueuePair.submit/poll", mode: .background, batch: 32, Self.pair)
+        let all = [
+            try measure("raw", mode: .inline, batch: 1, Self.raw),
+            try measure("raw", mode: .inline, batch: 32, Self.raw),
+            try measure("submit/poll", mode: .inline, batch: 32, Self.pair),
+            try measure("raw", mode: .background, batch: 32, Self.raw),
+            try measure("submit/poll", mode: .background, batch: 32, Self.pair),
+        ]
+        if let jsonFile {
+            let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
+            guard FileManager.default.createFile(atPath: jsonFile, contents: try e.encode(all)) else {
+                throw ValidationError("cannot write --json-file \(jsonFile)")
+            }
+        }
     }
 }

@@ -243,7 +243,10 @@ def replay(a):
     if b.rc == 0:
         say(f"did not reproduce: the case completed {tries} time(s) and QEMU stayed up")
         return 1
-    say(f"QEMU went down on try {tries} of {a.repeat}")
+    at = b.last_case[0] if b.last_case else None
+    say(f"QEMU went down on try {max(tries, 1)} of {a.repeat}, during case {at}"
+        + (f" ({b.last_case[2]})" if b.last_case else "")
+        + ("" if at == r["caseIndex"] else f" — not the repro's case {r['caseIndex']}: the state the earlier cases leave matters"))
     same = facts["stalled"] if r["oracle"] == "deadline" else (facts["qemuExit"] == r.get("qemuExit"))
     say(("reproduced: " if same else "did not reproduce the same way: ")
         + f"qemu exit {facts['qemuExit']}, stalled {facts['stalled']}")
