@@ -223,6 +223,9 @@ public final class FuzzRunner {
         let state = queueState()
         let outcome = execute(c)
         var found = outcome.findings.filter { options.oracles.contains($0.oracle) && !c.exempt.contains($0.oracle) }
+        if outcome.aimedAtQueues {
+            found.removeAll { [.completionEntry, .phase, .hostMemoryCanary].contains($0.oracle) }
+        }
         let resolved = outcome.resolvedCase
         let broken = found.contains { [.deadline, .controllerFatal, .deviceAlive, .completionEntry, .phase].contains($0.oracle) }
             || outcome.findings.contains { $0.oracle == .deviceAlive || $0.oracle == .controllerFatal }
@@ -233,7 +236,7 @@ public final class FuzzRunner {
                 found.append(Finding(oracle: .identify, caseIndex: c.index, expected: "a reset brings the controller back",
                                      got: "no reset level (\(resetLevels.map(\.rawValue).joined(separator: " → "))) restored Identify"))
             }
-        } else if c.requiresReset || outcome.queueTrouble {
+        } else if c.requiresReset || outcome.queueTrouble || outcome.aimedAtQueues {
             summary.plannedResets += 1
             if !reinitialize() {
                 if !recover(caseIndex: c.index) {
@@ -249,7 +252,7 @@ public final class FuzzRunner {
             found += periodicChecks(caseIndex: c.index, force: false)
         }
         record(found, case: resolved, state: state, outcome: outcome, history: priorHistory)
-        if broken || c.requiresReset || outcome.queueTrouble { history.removeAll() }
+        if broken || c.requiresReset || outcome.queueTrouble || outcome.aimedAtQueues { history.removeAll() }
         return found
     }
 
@@ -280,6 +283,25 @@ public final class FuzzRunner {
         var posted: [PostedCommand] = []
         var writes: [RegisterWrite] = []
         var queueTrouble = false
+        /// A command's PRP points into a queue ring: whatever the device then writes over the ring is what it was
+        /// told to do, not a bad completion entry or phase.
+        var aimedAtQueues = false
+    }
+
+    /// Whether the 4 KiB page at `address` overlaps the memory of any queue ring.
+    func pointsIntoQueues(_ address: UInt64) -> Bool {
+        let page = address & ~UInt64(pageSize - 1)
+        let queues = ([controller.adminQueue].compactMap { $0 } + controller.ioQueues)
+        for q in queues {
+            for mem in [q.sq.memory, q.cq.memory] {
+                var o = 0
+                while o < mem.length {
+                    if mem.busAddress(at: o) & ~UInt64(pageSize - 1) == page { return true }
+                    o += pageSize
+                }
+            }
+        }
+        return false
     }
 
     func cidForNext() -> UInt16 {
@@ -353,6 +375,7 @@ public final class FuzzRunner {
                 if let p = s.prp1 { sqe.prp1 = resolve(p) }
                 if let p = s.prp2 { sqe.prp2 = resolve(p) }
                 if let p = s.mptr { sqe.mptr = resolve(p) }
+                if sqe.psdt == 0 && (pointsIntoQueues(sqe.prp1) || pointsIntoQueues(sqe.prp2)) { out.aimedAtQueues = true }
                 let slot = s.slot.map { (($0 % q.sq.depth) + q.sq.depth) % q.sq.depth } ?? Int(q.sq.tail)
                 var guards: [(Int, Int)] = []
                 if !s.expect.wildPointers, let extent = dataExtent(s) { guards = placeGuards(around: extent) }
