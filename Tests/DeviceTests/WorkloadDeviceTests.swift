@@ -61,6 +61,30 @@ struct WorkloadDeviceTests {
         #expect(after.total.verifiedBlocks > 0)
     }
 
+    @Test func twoQueuePairsOnOneThreadWithSubmitBatchesVerifyAcrossAReset() throws {
+        let c = try Self.open()
+        defer { c.close() }
+        var store = IntegrityStore()
+        _ = try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 512, region: 0..<4096, random: 0)).run(integrity: &store)
+        var jobs: [Workload.Job] = []
+        for k in 0..<2 {
+            var cfg = Self.config(.read(percent: 50), ios: 0, region: UInt64(k * 2048)..<UInt64(k * 2048 + 2048), qd: 16)
+            cfg.ioCount = nil; cfg.duration = .seconds(3); cfg.submitBatch = 4
+            cfg.name = "w\(k)"; cfg.seed = UInt64(k + 3)
+            jobs.append(.init(controller: c, configuration: cfg))
+        }
+        let w = Workload(jobs: jobs)
+        w.threads = 1
+        w.resets = [ScheduledReset(after: .seconds(1), kind: .controller)]
+        let r = try w.run(integrity: &store)
+        #expect(r.workers.allSatisfy { $0.ios > 0 && $0.resets == 1 }, "\(r.workers.map { ($0.ios, $0.resets) })")
+        #expect(r.mismatchCount == 0, "\(r.firstMismatch.map(String.init(describing:)) ?? "")")
+        #expect(r.total.verifiedBlocks > 0)
+        let after = try Workload(controller: c, configuration: Self.config(.readOnly, ios: 600, region: 0..<4096, random: 0))
+            .run(integrity: &store)
+        #expect(after.mismatchCount == 0, "\(after.firstMismatch.map(String.init(describing:)) ?? "")")
+    }
+
     @Test func aDeliberatelyCorruptedLBAIsCaughtWithItsSQEAndCQE() throws {
         let c = try Self.open()
         defer { c.close() }
