@@ -18,6 +18,13 @@ struct QueueBenchCommand: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Repetitions (the best is reported).") var repeat_: Int = 3
     @Option(name: .customLong("json-file"), help: "Also write the measurements as JSON here (tools/bench reads it).")
     var jsonFile: String?
+    @Option(help: "Run only the measurements whose path/mode/batch matches, e.g. raw/inline/32 or submit/poll/background/32 (for profiling one loop).")
+    var only: String?
+
+    @Option(help: ArgumentHelp("Run the raw loop against this PCI function instead of the simulator (4 KiB reads of namespace 1).",
+                               discussion: "The floor the IOWorker is measured against on a real controller: no CID table, no histograms, nothing but post/ring/reap/ringHead."))
+    var device: String?
+    @Option(help: "Backend for --device: vfio | noiommu | uio (default $NVMEKIT_BACKEND or vfio).") var backend: String?
 
     struct Measurement: Encodable { var path: String; var mode: String; var batch: Int; var nsPerIO: Double; var doorbellsPerIO: Double }
 
@@ -36,18 +43,23 @@ struct QueueBenchCommand: ParsableCommand {
 
     /// The IOWorker's loop: raw post/ring/reap/ringHead, PRP1 per command, `batch` SQEs per doorbell.
     static func raw(_ qp: QueuePair, _ buf: Buffer, _ n: Int, batch: Int) {
+        raw(qp, buf, n, batch: batch, nlb: 7, lbaLimit: .max, inFlight: qp.sq.depth - 1)
+    }
+
+    /// At most `inFlight` commands outstanding, `batch` SQEs per doorbell.
+    static func raw(_ qp: QueuePair, _ buf: Buffer, _ n: Int, batch: Int, nlb: UInt32, lbaLimit: UInt64, inFlight: Int) {
         var sqe = SQE(opcode: IOOpcode.read.rawValue, nsid: 1)
-        sqe.cdw12 = 7
+        sqe.cdw12 = nlb
         let base = buf.busAddress()
         var done = 0, posted = 0
         var cid: UInt16 = 0
-        let limit = qp.sq.depth - 1
+        let limit = min(inFlight, qp.sq.depth - 1)
         while done < n {
             var k = 0
             while k < batch && posted - done < limit && posted < n {
                 sqe.cid = cid; cid &+= 1
                 sqe.prp1 = base &+ UInt64((posted & 7) << 12)
-                sqe.cdw10 = UInt32(truncatingIfNeeded: posted)
+                sqe.cdw10 = UInt32(truncatingIfNeeded: (UInt64(posted) &* UInt64(nlb + 1)) % lbaLimit)
                 qp.sq.post(sqe)
                 posted &+= 1; k &+= 1
             }
@@ -94,20 +106,55 @@ struct QueueBenchCommand: ParsableCommand {
         return Measurement(path: label, mode: mode.rawValue, batch: batch, nsPerIO: best, doorbellsPerIO: doorbells)
     }
 
-    func run() throws {
-        print("driver cost per IO against the simulator's null mode (\(ios) IOs, depth \(depth), best of \(repeat_)):")
-        let all = [
-            try measure("raw", mode: .inline, batch: 1, Self.raw),
-            try measure("raw", mode: .inline, batch: 32, Self.raw),
-            try measure("submit/poll", mode: .inline, batch: 32, Self.pair),
-            try measure("raw", mode: .background, batch: 32, Self.raw),
-            try measure("submit/poll", mode: .background, batch: 32, Self.pair),
-        ]
-        if let jsonFile {
-            let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
-            guard FileManager.default.createFile(atPath: jsonFile, contents: try e.encode(all)) else {
-                throw ValidationError("cannot write --json-file \(jsonFile)")
-            }
+    /// The raw loop on a real controller: reads of 8 blocks at consecutive LBAs, `batch` in flight.
+    func runDevice(_ address: String) throws {
+        var t = try TargetOptions.parse(["--target", address, "--interrupts", "polling"] + (backend.map { ["--backend", $0] } ?? []))
+        t.allowUnsafe = true
+        var o = ControllerOptions()
+        o.ioQueueDepth = depth
+        o.commandLogCapacity = 0
+        o.asyncEventRequests = 0
+        let c = try t.openController(options: o, sequence: .standard)
+        defer { c.close() }
+        guard let ns = c.namespaces.first(where: { $0.nsid == 1 }) else { throw ValidationError("namespace 1 is not active on \(address)") }
+        let blocks = max(1, 4096 / ns.blockSize)
+        let qp = c.ioQueues[0]
+        let buf = try Buffer(count: 8 * 4096, from: c.allocator)
+        var out: [Measurement] = []
+        print("raw post/ring/reap/ringHead on \(address) (\(ios) reads of 4 KiB, polled; QD32 rings once per 32):")
+        for batch in [1, 32] {
+            Self.raw(qp, buf, 1000, batch: batch, nlb: UInt32(blocks - 1), lbaLimit: ns.blockCount - UInt64(blocks), inFlight: batch)
+            let db0 = qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites
+            let t0 = MonotonicClock.nanoseconds()
+            Self.raw(qp, buf, ios, batch: batch, nlb: UInt32(blocks - 1), lbaLimit: ns.blockCount - UInt64(blocks), inFlight: batch)
+            let ns = Double(MonotonicClock.nanoseconds() - t0) / Double(ios)
+            let db = Double(qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites - db0) / Double(ios)
+            print("  \(batch == 1 ? "QD1 " : "QD32") \(String(format: "%9.1f", ns)) ns/IO  \(String(format: "%8.0f", 1e9 / ns)) IOPS  (MMIO doorbells/IO \(String(format: "%.3f", db)))")
+            out.append(Measurement(path: "raw", mode: "device", batch: batch, nsPerIO: ns, doorbellsPerIO: db))
         }
+        try write(out)
+    }
+
+    func write(_ all: [Measurement]) throws {
+        guard let jsonFile else { return }
+        let e = JSONEncoder(); e.outputFormatting = [.sortedKeys]
+        guard FileManager.default.createFile(atPath: jsonFile, contents: try e.encode(all)) else {
+            throw ValidationError("cannot write --json-file \(jsonFile)")
+        }
+    }
+
+    func run() throws {
+        if let device { return try runDevice(device) }
+        print("driver cost per IO against the simulator's null mode (\(ios) IOs, depth \(depth), best of \(repeat_)):")
+        let plan: [(String, ExecutionMode, Int, (QueuePair, Buffer, Int, Int) -> Void)] = [
+            ("raw", .inline, 1, Self.raw), ("raw", .inline, 32, Self.raw), ("submit/poll", .inline, 32, Self.pair),
+            ("raw", .background, 32, Self.raw), ("submit/poll", .background, 32, Self.pair),
+        ]
+        let chosen = plan.filter { only == nil || "\($0.0)/\($0.1.rawValue)/\($0.2)" == only }
+        if chosen.isEmpty {
+            throw ValidationError("--only \(only ?? "") matches no measurement; choose one of: "
+                                  + plan.map { "\($0.0)/\($0.1.rawValue)/\($0.2)" }.joined(separator: ", "))
+        }
+        try write(try chosen.map { try measure($0.0, mode: $0.1, batch: $0.2, $0.3) })
     }
 }

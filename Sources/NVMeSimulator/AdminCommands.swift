@@ -54,6 +54,7 @@ extension ControllerState {
         if Int(iv) >= configuration.interruptVectors { return .complete(Status.invalidInterruptVector) }
         if !pc { return .complete(Status.invalidField) }
         var cq = SimCompletionQueue(id: UInt16(qid), base: sqe.prp1, size: qsize + 1, vector: iv, interruptsEnabled: ien)
+        cqWaiting[qid].removeAll()
         if let dbs = shadowDoorbells, let eis = shadowEventIdx {
             let off = UInt64((2 * qid + 1) * doorbellStride)
             cq.shadowDoorbell = dbs + off
@@ -109,6 +110,7 @@ extension ControllerState {
         guard qid != 0, qid < cqs.count, let cq = cqs[qid] else { return .complete(Status.invalidCompletionQueue) }
         if cq.boundSQs > 0 { return .complete(Status.invalidQueueDeletion) }
         cqs[qid] = nil
+        cqWaiting[qid].removeAll()
         return .complete(.success)
     }
 

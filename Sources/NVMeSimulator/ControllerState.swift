@@ -31,8 +31,6 @@ struct SimCompletionQueue {
     var eventIdx: UInt64?
     /// SQs bound to this CQ.
     var boundSQs = 0
-    /// Completions waiting for a free slot (the CQ was full when they finished).
-    var waiting: [PendingCompletion] = []
     /// An SQ stopped fetching because this CQ was full; a head doorbell write restarts processing.
     var blockedSQs = false
 }
@@ -180,6 +178,9 @@ struct ControllerState {
     // Queues, indexed by queue id.
     var sqs: [SimSubmissionQueue?]
     var cqs: [SimCompletionQueue?]
+    /// Per CQ: completions waiting for a free slot (the CQ was full when they finished). Kept apart from
+    /// `SimCompletionQueue` so that struct stays trivially copyable on the per-command path.
+    var cqWaiting: [[PendingCompletion]]
     var ioQueuesCreated = false
     /// Shadow doorbell buffer (Doorbell Buffer Config): bus addresses of the doorbell and EventIdx pages.
     var shadowDoorbells: UInt64?
@@ -231,6 +232,7 @@ struct ControllerState {
         let queues = configuration.maxIOQueuePairs + 1
         sqs = Array(repeating: nil, count: queues)
         cqs = Array(repeating: nil, count: queues)
+        cqWaiting = Array(repeating: [], count: queues)
         for ns in configuration.namespaces { namespaces[ns.nsid] = SimNamespace(configuration: ns) }
         firmware = FirmwareState(slots: configuration.firmwareSlots, revision: configuration.firmwareRevision)
         resetFeatures()
@@ -375,13 +377,14 @@ struct ControllerState {
     mutating func createAdminQueues() {
         cqs[0] = SimCompletionQueue(id: 0, base: acq, size: UInt32(aqa.acqs) + 1, vector: 0, interruptsEnabled: true,
                                     boundSQs: 1)
+        cqWaiting[0].removeAll()
         sqs[0] = SimSubmissionQueue(id: 0, cqid: 0, base: asq, size: UInt32(aqa.asqs) + 1)
     }
 
     /// Controller Level Reset (Base §3.7.2): queues deleted, outstanding commands dropped, features to defaults.
     mutating func controllerReset() {
         for i in sqs.indices { sqs[i] = nil }
-        for i in cqs.indices { cqs[i] = nil }
+        for i in cqs.indices { cqs[i] = nil; cqWaiting[i].removeAll() }
         ioQueuesCreated = false
         shadowDoorbells = nil
         shadowEventIdx = nil
@@ -462,7 +465,7 @@ struct ControllerState {
             cq.blockedSQs = false
             cqs[qid] = cq
             if qid == 0, let shadow = cq.shadowDoorbell { bus.store32(newHead, at: shadow) }
-            if !cq.waiting.isEmpty { flushWaiting(cqid: UInt16(qid)) }
+            if !cqWaiting[qid].isEmpty { flushWaiting(cqid: UInt16(qid)) }
             if blocked { kick = .all }
         } else {
             guard qid < sqs.count, var sq = sqs[qid] else {
@@ -536,16 +539,16 @@ struct ControllerState {
     /// Posts `c` to CQ `cqid`, or parks it until the host frees a slot. Records the vector to signal.
     mutating func enqueueCompletion(cqid: UInt16, _ c: PendingCompletion) {
         guard Int(cqid) < cqs.count, cqs[Int(cqid)] != nil else { return }
-        if !cqs[Int(cqid)]!.waiting.isEmpty || isFull(cqid: cqid) {
-            cqs[Int(cqid)]!.waiting.append(c)
+        if !cqWaiting[Int(cqid)].isEmpty || isFull(cqid: cqid) {
+            cqWaiting[Int(cqid)].append(c)
             return
         }
         post(cqid: cqid, c)
     }
 
     mutating func flushWaiting(cqid: UInt16) {
-        while let cq = cqs[Int(cqid)], !cq.waiting.isEmpty, !isFull(cqid: cqid) {
-            let c = cqs[Int(cqid)]!.waiting.removeFirst()
+        while cqs[Int(cqid)] != nil, !cqWaiting[Int(cqid)].isEmpty, !isFull(cqid: cqid) {
+            let c = cqWaiting[Int(cqid)].removeFirst()
             post(cqid: cqid, c)
         }
     }
