@@ -20,11 +20,12 @@ public final class CompletionQueue: @unchecked Sendable {
     public let registers: any RegisterSpace
 
     @usableFromInline let rmem: RingMemory
-    @usableFromInline var headIndex: Int = 0
+    // Single-owner state (see the type's doc): exclusivity is not checked at run time on the per-command path.
+    @usableFromInline @exclusivity(unchecked) var headIndex: Int = 0
     /// Phase tag a new entry carries; starts at 1 and flips every time the head wraps.
-    @usableFromInline var expectedPhase: UInt32 = 1
-    public var mmioDoorbellWrites: Int = 0
-    public var lastRungHead: UInt32 = 0
+    @usableFromInline @exclusivity(unchecked) var expectedPhase: UInt32 = 1
+    @exclusivity(unchecked) public var mmioDoorbellWrites: Int = 0
+    @exclusivity(unchecked) public var lastRungHead: UInt32 = 0
 
     public init(qid: UInt16, depth: Int, entrySize: Int = 16, memory: DMARegion, prpList: DMARegion? = nil,
                 vector: UInt16?, registers: any RegisterSpace, dstrd: UInt8) {
@@ -37,6 +38,11 @@ public final class CompletionQueue: @unchecked Sendable {
 
     public var busAddress: UInt64 { prpList?.busAddress() ?? memory.busAddress() }
     public var head: UInt16 { UInt16(headIndex) }
+    /// Entries consumed since the head doorbell was last written (modulo the depth).
+    @inlinable public var unrungEntries: Int {
+        let rung = Int(lastRungHead % UInt32(depth))
+        return headIndex >= rung ? headIndex - rung : headIndex + depth - rung
+    }
     /// The phase tag the entry at `head` must carry to be new.
     public var phase: Bool { expectedPhase == 1 }
 

@@ -324,8 +324,11 @@ public final class Controller: @unchecked Sendable {
     // MARK: Queue creation
 
     /// Allocates a queue pair's rings (no admin command). `contiguous: false` describes each ring by a PRP list.
-    public func makeQueuePair(qid: UInt16, depth: Int, vector: UInt16?, contiguous: Bool = true,
+    /// `cqDepth` (default: `depth`) may exceed the SQ's depth: spare CQ slots let `QueuePair.headDoorbellBatch`
+    /// ring the CQ head doorbell less often than once per reap.
+    public func makeQueuePair(qid: UInt16, depth: Int, cqDepth: Int? = nil, vector: UInt16?, contiguous: Bool = true,
                               priority: UInt8 = 0) throws -> QueuePair {
+        let cqDepth = cqDepth ?? depth
         let page = pageSize
         func ring(_ bytes: Int) throws -> (DMARegion, DMARegion?) {
             let len = (bytes + page - 1) / page * page
@@ -335,9 +338,9 @@ public final class Controller: @unchecked Sendable {
             for i in 0..<(len / page) { list.store(mem.busAddress(at: i * page), at: i * 8) }
             return (mem, list)
         }
-        let (cqMem, cqList) = try ring(depth * 16)
+        let (cqMem, cqList) = try ring(cqDepth * 16)
         let (sqMem, sqList) = try ring(depth * 64)
-        let cq = CompletionQueue(qid: qid, depth: depth, memory: cqMem, prpList: cqList, vector: vector,
+        let cq = CompletionQueue(qid: qid, depth: cqDepth, memory: cqMem, prpList: cqList, vector: vector,
                                  registers: registers, dstrd: dstrd)
         let sq = SubmissionQueue(qid: qid, depth: depth, memory: sqMem, prpList: sqList, cqid: qid, priority: priority,
                                  registers: registers, dstrd: dstrd)
@@ -352,9 +355,10 @@ public final class Controller: @unchecked Sendable {
 
     /// Allocates and creates an IO queue pair: Create I/O CQ, then Create I/O SQ, with any qid/depth/vector/priority.
     @discardableResult
-    public func createIOQueuePair(qid: UInt16, depth: Int, vector: UInt16?, priority: UInt8 = 2,
+    public func createIOQueuePair(qid: UInt16, depth: Int, cqDepth: Int? = nil, vector: UInt16?, priority: UInt8 = 2,
                                   contiguous: Bool = true) throws -> QueuePair {
-        let qp = try makeQueuePair(qid: qid, depth: depth, vector: vector, contiguous: contiguous, priority: priority)
+        let qp = try makeQueuePair(qid: qid, depth: depth, cqDepth: cqDepth, vector: vector, contiguous: contiguous,
+                                   priority: priority)
         attachShadow(qp)
         try sendCreate(qp)
         ioQueues.append(qp)

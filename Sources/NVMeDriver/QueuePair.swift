@@ -40,7 +40,7 @@ public final class QueuePair: @unchecked Sendable {
     public let interrupts: (any InterruptSource)?
     /// Commands submitted and not yet completed (timed-out commands are not counted; see `quarantined`).
     public var outstanding: Int { outstandingCount }
-    @usableFromInline var outstandingCount = 0
+    @usableFromInline @exclusivity(unchecked) var outstandingCount = 0
     /// CIDs held by timed-out commands the controller has not answered.
     public private(set) var quarantined = 0
     /// CQEs whose CID matched no outstanding command (a controller bug, or a command posted by hand with `sq.post`).
@@ -62,10 +62,18 @@ public final class QueuePair: @unchecked Sendable {
         @usableFromInline var callback: ((Completion) -> Void)?
         @usableFromInline var data: [DMARegion] = []
     }
-    @usableFromInline var slots: [Slot]
-    @usableFromInline var freeCIDs: [UInt16]
-    @usableFromInline var idlePolls = 0
-    @usableFromInline var earliestDeadline: UInt64 = .max
+    // Single-owner state (see the type's doc): exclusivity is not checked at run time on the per-command path.
+    @usableFromInline @exclusivity(unchecked) var slots: [Slot]
+    @usableFromInline @exclusivity(unchecked) var freeCIDs: [UInt16]
+    @usableFromInline @exclusivity(unchecked) var idlePolls = 0
+    @usableFromInline @exclusivity(unchecked) var earliestDeadline: UInt64 = .max
+    /// `poll` writes the CQ head doorbell only once at least this many entries were consumed since the last write
+    /// (1: after every poll that reaped something, as Linux does). Larger values need a CQ deeper than the most
+    /// commands that can be outstanding: with at most `q` outstanding, `headDoorbellBatch <= cq.depth - q` keeps the
+    /// controller from ever seeing the CQ full. `cq.ringHead()` flushes by hand.
+    public var headDoorbellBatch: Int = 1 {
+        didSet { precondition(headDoorbellBatch >= 1 && headDoorbellBatch < cq.depth, "headDoorbellBatch \(headDoorbellBatch) is outside 1..<\(cq.depth) (the CQ depth)") }
+    }
 
     public init(sq: SubmissionQueue, cq: CompletionQueue, interrupts: (any InterruptSource)?,
                 logCapacity: Int = 256, defaultTimeout: Duration = .seconds(5)) {
@@ -79,16 +87,18 @@ public final class QueuePair: @unchecked Sendable {
     }
 
     /// Allocates a CID, stamps it into CDW0.CID, posts the entry and rings the tail (unless `ring` is false:
-    /// post several, then `sq.ring()` once). `data` is kept alive until the command completes.
+    /// post several, then `sq.ring()` once). `data` is kept alive until the command completes. `now` (TickClock
+    /// ticks) stamps the submission when the caller already read the clock for a batch; nil reads it here.
     @discardableResult @inlinable
     public func submit(_ sqe: SQE, data: [DMARegion] = [], timeout: CommandTimeout = .default, ring: Bool = true,
+                       now: UInt64? = nil,
                        onCompletion: ((Completion) -> Void)? = nil) throws(SubmitError) -> UInt16 {
         guard state == .ready else { throw state == .removed ? .deviceRemoved : .queueUnavailable(qid: sq.qid) }
         guard !sq.isFull else { throw .queueFull(qid: sq.qid) }
         guard let cid = freeCIDs.popLast() else { throw .noFreeCommandIdentifier(qid: sq.qid) }
         var entry = sqe
         entry.cid = cid
-        let now = TickClock.now()
+        let now = now ?? TickClock.now()
         var deadline: UInt64 = 0
         switch timeout {
         case .none: deadline = 0
@@ -112,23 +122,27 @@ public final class QueuePair: @unchecked Sendable {
     /// Reaps up to `max` CQEs, matches each to its command, records it in the log, runs its callback (or `handler`
     /// for commands submitted without one), and writes the CQ head doorbell once for the batch. When nothing
     /// arrived, checks deadlines now and then (and whether the device is still there). Returns completions delivered.
+    /// The clock is read once per poll that found entries: every CQE seen in one poll was seen at that time.
     @discardableResult @inlinable
     public func poll(max: Int = .max, handler: (Completion) -> Void = { _ in }) -> Int {
         var n = 0
+        var now: UInt64 = 0
         while n < max, let cqe = cq.reap() {
+            if now == 0 { now = TickClock.now() }
             sq.noteHead(cqe.sqhd)
-            if complete(cqe, handler: handler) { n &+= 1 }
+            if complete(cqe, now: now, handler: handler) { n &+= 1 }
         }
-        if n > 0 || cq.head != UInt16(truncatingIfNeeded: cq.lastRungHead) {
+        if headDoorbellBatch == 1 ? (n > 0 || cq.head != UInt16(truncatingIfNeeded: cq.lastRungHead))
+                                  : cq.unrungEntries >= headDoorbellBatch {
             cq.ringHead()
-        } else {
+        } else if n == 0 {
             idlePolls &+= 1
             if idlePolls & 1023 == 0 { n &+= checkHealth(handler: handler) }
         }
         return n
     }
 
-    @usableFromInline func complete(_ cqe: CQE, handler: (Completion) -> Void) -> Bool {
+    @usableFromInline func complete(_ cqe: CQE, now: UInt64 = TickClock.now(), handler: (Completion) -> Void) -> Bool {
         let cid = Int(cqe.cid)
         guard cid < slots.count, slots[cid].state != 0 else {
             unexpectedCompletions.append(cqe)
@@ -136,11 +150,12 @@ public final class QueuePair: @unchecked Sendable {
                              completeTicks: TickClock.now()))
             return false
         }
-        let now = TickClock.now()
         let wasQuarantined = slots[cid].state == 2
         let sqe = slots[cid].sqe
         let submitTicks = slots[cid].submitTicks
-        log.record(.init(qid: sq.qid, sqe: sqe, cqe: cqe, origin: .device, submitTicks: submitTicks, completeTicks: now))
+        if log.capacity > 0 {
+            log.record(.init(qid: sq.qid, sqe: sqe, cqe: cqe, origin: .device, submitTicks: submitTicks, completeTicks: now))
+        }
         let callback = slots[cid].callback
         slots[cid].callback = nil
         slots[cid].data = []

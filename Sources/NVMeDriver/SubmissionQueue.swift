@@ -27,12 +27,13 @@ public final class SubmissionQueue: @unchecked Sendable {
     public let registers: any RegisterSpace
 
     @usableFromInline let rmem: RingMemory
-    @usableFromInline var tailIndex: Int = 0
-    @usableFromInline var headIndex: Int = 0
+    // Single-owner state (see the type's doc): exclusivity is not checked at run time on the per-command path.
+    @usableFromInline @exclusivity(unchecked) var tailIndex: Int = 0
+    @usableFromInline @exclusivity(unchecked) var headIndex: Int = 0
     /// MMIO doorbell writes issued (shadow doorbells and batching make this smaller than the number of commands).
-    public var mmioDoorbellWrites: Int = 0
+    @exclusivity(unchecked) public var mmioDoorbellWrites: Int = 0
     /// The value most recently passed to `ring(tail:)`.
-    public var lastRungTail: UInt32 = 0
+    @exclusivity(unchecked) public var lastRungTail: UInt32 = 0
 
     public init(qid: UInt16, depth: Int, entrySize: Int = 64, memory: DMARegion, prpList: DMARegion? = nil,
                 cqid: UInt16, priority: UInt8 = 0, registers: any RegisterSpace, dstrd: UInt8) {

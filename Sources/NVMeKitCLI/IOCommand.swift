@@ -38,6 +38,9 @@ struct IOCommand: ParsableCommand {
     @Option(name: .customLong("region-start"), help: "First LBA of the region.") var regionStart: UInt64 = 0
     @Option(name: .customLong("region-end"), help: "End LBA of the region (exclusive; default: namespace end).") var regionEnd: UInt64?
     @Option(name: .customLong("qd"), help: "Queue depth per worker.") var queueDepth: Int = 32
+    @Option(name: .customLong("cq-depth"), help: ArgumentHelp("Entries in each worker's IO CQ (default 1024, capped by CAP.MQES).",
+            discussion: "Spare CQ slots beyond --qd + 1 let the worker write the CQ head doorbell once per (cq-depth - qd - 1) completions; --cq-depth <qd + 1> rings it after every reap."))
+    var cqDepth: Int?
     @Option(name: .customLong("qprio"), help: "Queue priority 0 urgent … 3 low (effective with --wrr).") var queuePriority: UInt8 = 2
     @Flag(name: .customLong("wrr"), help: "Weighted round robin arbitration (CC.AMS = 1).") var weightedRoundRobin = false
     @Option(name: .customLong("time"), help: "Seconds to run (default 10 unless --io-count is given).") var seconds: Double?
@@ -65,6 +68,9 @@ struct IOCommand: ParsableCommand {
     func validate() throws {
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let cqDepth, cqDepth < queueDepth + 1 || cqDepth > 65536 {
+            throw ValidationError("--cq-depth must be within \(queueDepth + 1)...65536 (at least --qd + 1)")
+        }
         if submitBatch < 1 || submitBatch > queueDepth {
             throw ValidationError("--submit-batch must be within 1...\(queueDepth) (the queue depth, --qd)")
         }
@@ -152,6 +158,7 @@ struct IOCommand: ParsableCommand {
                 cfg.stopOnMismatch = !keepGoing
                 cfg.yieldAfterIdlePolls = yieldAfter
                 cfg.submitBatch = submitBatch
+                cfg.completionQueueDepth = cqDepth
                 jobs.append(.init(controller: c, configuration: cfg))
             }
         }

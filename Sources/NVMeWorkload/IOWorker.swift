@@ -60,8 +60,18 @@ public struct IOWorkerConfiguration: Sendable, Hashable {
     /// Submit only when at least this many commands fit (or nothing is in flight): fewer, larger batches per SQ
     /// doorbell at the price of a queue depth that swings between QD − batch and QD. 1: refill at every free slot.
     public var submitBatch: Int = 1
+    /// Entries in the worker's IO CQ; nil: 1024 (capped by CAP.MQES). A CQ deeper than the queue depth lets the
+    /// worker write the CQ head doorbell once per `depth - queueDepth - 1` completions instead of once per reap.
+    /// The queue depth + 1: one head doorbell write per reap, as Linux does.
+    public var completionQueueDepth: Int? = nil
 
     public init() {}
+
+    /// The IO CQ depth the worker asks for on a controller whose CAP.MQES is `mqes` (0's based).
+    public func completionQueueDepth(mqes: UInt16) -> Int {
+        let most = Int(mqes) + 1
+        return completionQueueDepth ?? max(queueDepth + 1, min(1024, most))
+    }
 
     /// Problems with the configuration against `namespace`, one line each naming the fix (empty when valid).
     public func validate(namespace: Namespace?, maxTransferBytes: Int? = nil) -> [String] {
@@ -71,6 +81,9 @@ public struct IOWorkerConfiguration: Sendable, Hashable {
         out += mix.validate()
         if queueDepth < 1 || queueDepth > 65535 { out.append("queue depth \(queueDepth) is outside 1...65535") }
         if submitBatch < 1 || submitBatch > max(1, queueDepth) { out.append("submit batch \(submitBatch) is outside 1...\(queueDepth) (the queue depth)") }
+        if let d = completionQueueDepth, d < queueDepth + 1 || d > 65536 {
+            out.append("CQ depth \(d) is outside \(queueDepth + 1)...65536 (it must hold the queue depth + 1)")
+        }
         if duration == nil && ioCount == nil { out.append("give a limit: a duration (--time) or an IO count (--io-count)") }
         if let l = iopsLimit, l <= 0 { out.append("the IOPS limit must be positive") }
         if randomPercent < 0 || randomPercent > 100 { out.append("random percentage \(randomPercent) is outside 0...100") }
@@ -125,7 +138,8 @@ public final class IOWorker: @unchecked Sendable {
     public let controllerName: String
     public let pageSize: Int
     /// The worker's part of the namespace's integrity map (when verifying); returned updated by `run`.
-    public private(set) var map: IntegrityMap?
+    // The worker's state is touched by its own thread only (see `run`): exclusivity is not checked at run time.
+    @exclusivity(unchecked) public private(set) var map: IntegrityMap?
 
     struct Context {
         var active = false
@@ -142,20 +156,20 @@ public final class IOWorker: @unchecked Sendable {
     let region: DMARegion
     let slotBytes: Int
     let prpLists: DMARegion?
-    var pageBus: [UInt64]
+    @exclusivity(unchecked) var pageBus: [UInt64]
     let pagesPerSlot: Int
-    var contexts: [Context]
-    var freeSlots: [Int]
-    var busy: [UInt8]
+    @exclusivity(unchecked) var contexts: [Context]
+    @exclusivity(unchecked) var freeSlots: [Int]
+    @exclusivity(unchecked) var busy: [UInt8]
     let trackBusy: Bool
     let regionStart: UInt64
     let regionEnd: UInt64
-    var generation: UInt32
+    @exclusivity(unchecked) var generation: UInt32
 
-    var sizeTable: WeightedTable<Int>
-    var opTable: WeightedTable<WorkloadOperation>
-    var addresses: AddressGenerator
-    var rng: WorkloadRandom
+    @exclusivity(unchecked) var sizeTable: WeightedTable<Int>
+    @exclusivity(unchecked) var opTable: WeightedTable<WorkloadOperation>
+    @exclusivity(unchecked) var addresses: AddressGenerator
+    @exclusivity(unchecked) var rng: WorkloadRandom
 
     public init(queuePair: QueuePair, namespace: Namespace, configuration: IOWorkerConfiguration,
                 allocator: any DMAAllocator, pageSize: Int, controllerName: String, map: IntegrityMap?) throws {
@@ -203,15 +217,16 @@ public final class IOWorker: @unchecked Sendable {
                                      randomPercent: c.randomPercent)
         rng = WorkloadRandom(seed: c.seed)
         if c.commandLogCapacity != queuePair.log.capacity { queuePair.log = CommandLog(capacity: c.commandLogCapacity) }
+        queuePair.defaultTimeout = c.timeout
     }
 
     // MARK: Run state (touched only by the worker thread)
-    var result = WorkerResult(name: "")
-    var inflight = 0
-    var submitted: UInt64 = 0
-    var thisSecond: UInt64 = 0
-    var stopRequested = false
-    var opCounts = [UInt64](repeating: 0, count: WorkloadOperation.allCases.count)
+    @exclusivity(unchecked) var result = WorkerResult(name: "")
+    @exclusivity(unchecked) var inflight = 0
+    @exclusivity(unchecked) var submitted: UInt64 = 0
+    @exclusivity(unchecked) var thisSecond: UInt64 = 0
+    @exclusivity(unchecked) var stopRequested = false
+    @exclusivity(unchecked) var opCounts = [UInt64](repeating: 0, count: WorkloadOperation.allCases.count)
 
     /// Loop state of a run, kept between `step` calls so one thread can drive several workers in turn.
     struct RunState {
@@ -223,6 +238,8 @@ public final class IOWorker: @unchecked Sendable {
         var nextSubmit: UInt64 = 0
         var nextSecond: UInt64 = 0
         var lastTick: UInt64 = 0
+        /// The clock as last read (idle polls reuse it).
+        var lastNow: UInt64 = 0
         var qdIntegral: Double = 0
         var idle = 0
         var doorbells0 = 0
@@ -231,7 +248,7 @@ public final class IOWorker: @unchecked Sendable {
         var paused = false
         var secondHistogram = WorkerResult.makeHistogram()
     }
-    var rs = RunState()
+    @exclusivity(unchecked) var rs = RunState()
 
     /// Runs until a limit is reached or `control` asks to stop; returns the result (the updated map is `map`).
     public func run(control: WorkerControl = WorkerControl()) -> WorkerResult {
@@ -283,7 +300,10 @@ public final class IOWorker: @unchecked Sendable {
         }
         if rs.paused { resumeAfterReset(control) }
         if flags & 1 != 0 { stopRequested = true }
-        var now = TickClock.now()
+        // An idle poll reads the clock only every 64th time: under TCG each clock read is a helper call that
+        // contends with QEMU's own clock reads, and a spinning poller must not slow the device it waits for.
+        // (An IOPS limit paces by the clock: it reads it every time.)
+        var now = rs.idle & 63 == 0 || rs.ticksPerIO != 0 ? TickClock.now() : rs.lastNow
         if now >= rs.endTicks { stopRequested = true }
         if queuePair.state == .removed { return false }
 
@@ -312,8 +332,11 @@ public final class IOWorker: @unchecked Sendable {
         // Reap.
         let before = inflight
         let reaped = queuePair.poll { completion in self.complete(completion, secondHistogram: &self.rs.secondHistogram) }
-        if reaped > 0 {
+        if reaped > 0 || posted > 0 {
             now = TickClock.now()
+        }
+        rs.lastNow = now
+        if reaped > 0 {
             rs.qdIntegral += Double(before) * Double(now &- rs.lastTick)
             rs.lastTick = now
             rs.idle = 0
@@ -334,6 +357,7 @@ public final class IOWorker: @unchecked Sendable {
                                     ordering: .relaxed)
             control.mismatches.store(result.mismatchCount, ordering: .relaxed)
             control.errors.store(result.errors, ordering: .relaxed)
+            result.latency.add(rs.secondHistogram)
             rs.secondHistogram.reset()
         }
         return true
@@ -346,6 +370,8 @@ public final class IOWorker: @unchecked Sendable {
         rs.qdIntegral += Double(inflight) * Double(end &- rs.lastTick)
         let elapsedTicks = max(1, end &- rs.start)
         if thisSecond > 0 || result.iopsSeries.isEmpty { result.iopsSeries.append(thisSecond) }
+        result.latency.add(rs.secondHistogram)
+        rs.secondHistogram.reset()
         result.elapsedNanoseconds = UInt64(Double(elapsedTicks) * rs.nsPerTick)
         result.meanQueueDepth = rs.qdIntegral / Double(elapsedTicks)
         result.doorbellWrites = UInt64(queuePair.sq.mmioDoorbellWrites + queuePair.cq.mmioDoorbellWrites - rs.doorbells0)
@@ -450,7 +476,7 @@ public final class IOWorker: @unchecked Sendable {
         }
         let cid: UInt16
         do {
-            cid = try queuePair.submit(sqe, timeout: .after(c.timeout), ring: false)
+            cid = try queuePair.submit(sqe, timeout: .default, ring: false)   // the pair's default is c.timeout
         } catch {
             if op.transfersData { freeSlots.append(slot) }
             if op == .write { generation &-= 1 }
@@ -511,7 +537,7 @@ public final class IOWorker: @unchecked Sendable {
         result.ios &+= 1
         thisSecond &+= 1
         opCounts[ctx.op.index] &+= 1
-        _ = result.latency.record(completion.latencyNanoseconds)
+        // One record per IO: the second's histogram is added into the run's at each second boundary and at the end.
         _ = secondHistogram.record(completion.latencyNanoseconds)
         if completion.isSuccess {
             switch ctx.op {

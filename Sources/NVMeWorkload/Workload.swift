@@ -89,6 +89,12 @@ public final class Workload: @unchecked Sendable {
                 continue
             }
             problems += j.configuration.validate(namespace: ns).map { "\(j.configuration.name): \($0)" }
+            let mqes = Int(j.controller.cap.mqes)
+            if j.configuration.queueDepth + 1 > mqes + 1 {
+                problems.append("\(j.configuration.name): queue depth \(j.configuration.queueDepth) needs an SQ of \(j.configuration.queueDepth + 1) entries; CAP.MQES allows \(mqes + 1): use --qd \(mqes) or less")
+            } else if j.configuration.completionQueueDepth(mqes: j.controller.cap.mqes) > mqes + 1 {
+                problems.append("\(j.configuration.name): CQ depth \(j.configuration.completionQueueDepth(mqes: j.controller.cap.mqes)) is more than CAP.MQES allows (\(mqes + 1)): use --cq-depth \(mqes + 1) or less")
+            }
         }
         problems += overlappingVerifiedRegions()
         if !problems.isEmpty { throw WorkloadError.configuration(problems.joined(separator: "\n")) }
@@ -104,8 +110,12 @@ public final class Workload: @unchecked Sendable {
             let qid = (1...UInt16.max).first { !used.contains($0) }!
             let qp: QueuePair
             do {
-                qp = try c.createIOQueuePair(qid: qid, depth: max(2, j.configuration.queueDepth + 1), vector: nil,
+                let sqDepth = max(2, j.configuration.queueDepth + 1)
+                let cqDepth = max(sqDepth, j.configuration.completionQueueDepth(mqes: c.cap.mqes))
+                qp = try c.createIOQueuePair(qid: qid, depth: sqDepth, cqDepth: cqDepth, vector: nil,
                                              priority: j.configuration.queuePriority)
+                // At most queueDepth commands are outstanding, so the spare CQ slots bound the unrung entries.
+                qp.headDoorbellBatch = max(1, cqDepth - j.configuration.queueDepth - 1)
             } catch {
                 throw WorkloadError.queueCreation(controller: c.device.address, qid: qid, error)
             }

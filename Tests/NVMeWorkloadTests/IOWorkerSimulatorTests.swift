@@ -203,6 +203,33 @@ struct IOWorkerSimulatorTests {
         #expect(cfg.validate(namespace: nil).contains { $0.contains("submit batch 40") })
     }
 
+    @Test func aDeepCQWritesTheHeadDoorbellOncePerManyCompletions() throws {
+        let (_, c) = try Self.open(nullIO: true)
+        defer { c.close() }
+        var store = IntegrityStore()
+        var cfg = Self.config(.readOnly, ios: 8192, qd: 32)
+        cfg.verify = false
+        cfg.completionQueueDepth = 33           // SQ-sized: one head write per poll that reaped, as Linux does
+        let shallow = try Workload(controller: c, configuration: cfg).run(integrity: &store)
+        cfg.completionQueueDepth = nil          // default: 1024 entries, head written once per 1024 - 33 completions
+        let deep = try Workload(controller: c, configuration: cfg).run(integrity: &store)
+        #expect(shallow.total.ios == 8192 && deep.total.ios == 8192)
+        let shallowCQ = shallow.total.doorbellWrites - shallow.total.sqDoorbellWrites
+        let deepCQ = deep.total.doorbellWrites - deep.total.sqDoorbellWrites
+        #expect(shallowCQ >= 8192 / 32, "\(shallowCQ) CQ head writes with a CQ of 33")
+        // Written once 991 to 1022 entries are unrung (a poll reaps up to 32).
+        #expect((8192 / 1022)...(8192 / 991) ~= Int(deepCQ), "\(deepCQ) CQ head writes with a CQ of 1024")
+        #expect(cfg.completionQueueDepth(mqes: 2047) == 1024)
+        #expect(cfg.completionQueueDepth(mqes: 63) == 64)
+        #expect(cfg.completionQueueDepth(mqes: 15) == 33)   // never below the queue depth + 1
+        cfg.completionQueueDepth = 16
+        #expect(cfg.validate(namespace: nil).contains { $0.contains("CQ depth 16") })
+        cfg.completionQueueDepth = 4096
+        #expect {
+            try Workload(controller: c, configuration: cfg).run(integrity: &store)
+        } throws: { "\($0)".contains("--cq-depth 2048") }
+    }
+
     @Test func overlappingWriteVerifyRegionsAreRefusedWithTheFix() throws {
         let (_, c) = try Self.open()
         defer { c.close() }
