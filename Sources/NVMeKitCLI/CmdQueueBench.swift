@@ -43,11 +43,12 @@ struct QueueBenchCommand: ParsableCommand {
 
     /// The IOWorker's loop: raw post/ring/reap/ringHead, PRP1 per command, `batch` SQEs per doorbell.
     static func raw(_ qp: QueuePair, _ buf: Buffer, _ n: Int, batch: Int) {
-        raw(qp, buf, n, batch: batch, nlb: 7, lbaLimit: .max, inFlight: qp.sq.depth - 1)
+        raw(qp, buf, n, batch: batch, nlb: 7, lbaLimit: .max, inFlight: qp.sq.depth - 1, random: false)
     }
 
-    /// At most `inFlight` commands outstanding, `batch` SQEs per doorbell.
-    static func raw(_ qp: QueuePair, _ buf: Buffer, _ n: Int, batch: Int, nlb: UInt32, lbaLimit: UInt64, inFlight: Int) {
+    /// At most `inFlight` commands outstanding, `batch` SQEs per doorbell; consecutive or scattered LBAs.
+    static func raw(_ qp: QueuePair, _ buf: Buffer, _ n: Int, batch: Int, nlb: UInt32, lbaLimit: UInt64, inFlight: Int,
+                    random: Bool) {
         var sqe = SQE(opcode: IOOpcode.read.rawValue, nsid: 1)
         sqe.cdw12 = nlb
         let base = buf.busAddress()
@@ -59,7 +60,9 @@ struct QueueBenchCommand: ParsableCommand {
             while k < batch && posted - done < limit && posted < n {
                 sqe.cid = cid; cid &+= 1
                 sqe.prp1 = base &+ UInt64((posted & 7) << 12)
-                sqe.cdw10 = UInt32(truncatingIfNeeded: (UInt64(posted) &* UInt64(nlb + 1)) % lbaLimit)
+                // Scattered: a multiplicative hash of the IO number (Fibonacci hashing), no RNG state.
+                let index = random ? (UInt64(posted) &* 0x9E37_79B9_7F4A_7C15) >> 24 : UInt64(posted)
+                sqe.cdw10 = UInt32(truncatingIfNeeded: (index &* UInt64(nlb + 1)) % lbaLimit)
                 qp.sq.post(sqe)
                 posted &+= 1; k &+= 1
             }
@@ -121,16 +124,20 @@ struct QueueBenchCommand: ParsableCommand {
         let qp = c.ioQueues[0]
         let buf = try Buffer(count: 8 * 4096, from: c.allocator)
         var out: [Measurement] = []
-        print("raw post/ring/reap/ringHead on \(address) (\(ios) reads of 4 KiB, polled; QD32 rings once per 32):")
-        for batch in [1, 32] {
-            Self.raw(qp, buf, 1000, batch: batch, nlb: UInt32(blocks - 1), lbaLimit: ns.blockCount - UInt64(blocks), inFlight: batch)
-            let db0 = qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites
-            let t0 = MonotonicClock.nanoseconds()
-            Self.raw(qp, buf, ios, batch: batch, nlb: UInt32(blocks - 1), lbaLimit: ns.blockCount - UInt64(blocks), inFlight: batch)
-            let ns = Double(MonotonicClock.nanoseconds() - t0) / Double(ios)
-            let db = Double(qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites - db0) / Double(ios)
-            print("  \(batch == 1 ? "QD1 " : "QD32") \(String(format: "%9.1f", ns)) ns/IO  \(String(format: "%8.0f", 1e9 / ns)) IOPS  (MMIO doorbells/IO \(String(format: "%.3f", db)))")
-            out.append(Measurement(path: "raw", mode: "device", batch: batch, nsPerIO: ns, doorbellsPerIO: db))
+        print("raw post/ring/reap/ringHead on \(address) (\(ios) reads of 4 KiB, polled):")
+        for random in [false, true] {
+            for batch in [1, 32] {
+                let limit = ns.blockCount - UInt64(blocks)
+                Self.raw(qp, buf, 1000, batch: batch, nlb: UInt32(blocks - 1), lbaLimit: limit, inFlight: batch, random: random)
+                let db0 = qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites
+                let t0 = MonotonicClock.nanoseconds()
+                Self.raw(qp, buf, ios, batch: batch, nlb: UInt32(blocks - 1), lbaLimit: limit, inFlight: batch, random: random)
+                let perIO = Double(MonotonicClock.nanoseconds() - t0) / Double(ios)
+                let db = Double(qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites - db0) / Double(ios)
+                print("  \(random ? "random    " : "sequential") QD\(String(batch).padding(toLength: 3, withPad: " ", startingAt: 0)) \(String(format: "%9.1f", perIO)) ns/IO  \(String(format: "%8.0f", 1e9 / perIO)) IOPS  (MMIO doorbells/IO \(String(format: "%.3f", db)))")
+                out.append(Measurement(path: random ? "raw-random" : "raw-sequential", mode: "device", batch: batch,
+                                       nsPerIO: perIO, doorbellsPerIO: db))
+            }
         }
         try write(out)
     }

@@ -15,6 +15,10 @@
 # of an nvme-subsys outlives its controller and is attached again to a controller device_add'ed into that subsystem.
 
 VM_MEM=${NVMEKIT_VM_MEM:-1G}
+# How QEMU reads and writes the namespace images: threads (QEMU's default thread pool) or io_uring.
+VM_AIO=${NVMEKIT_VM_AIO:-threads}
+# Extra properties for both NVMe controllers, e.g. ioeventfd=on (doorbell writes become eventfd signals).
+VM_NVME_OPTS=${NVMEKIT_VM_NVME_OPTS:+,$NVMEKIT_VM_NVME_OPTS}
 QEMU=${NVMEKIT_QEMU:-qemu-system-x86_64}
 
 # qemu_args RUN_DIR BACKEND CONTROLLERS -> the QEMU argument vector in QARGS
@@ -32,17 +36,17 @@ qemu_args() {
            -device intel-iommu,intremap=on,caching-mode=on
            -device pcie-root-port,id=rp0,chassis=1,slot=1 -device pcie-root-port,id=rp1,chassis=2,slot=2)
     if [[ $ctrls == *a* ]]; then
-        QARGS+=(-blockdev "driver=raw,node-name=a-ns1,file.driver=file,file.filename=$run/a-ns1.img"
-                -blockdev "driver=raw,node-name=a-ns2,file.driver=file,file.filename=$run/a-ns2.img"
+        QARGS+=(-blockdev "driver=raw,node-name=a-ns1,file.driver=file,file.aio=$VM_AIO,file.filename=$run/a-ns1.img"
+                -blockdev "driver=raw,node-name=a-ns2,file.driver=file,file.aio=$VM_AIO,file.filename=$run/a-ns2.img"
                 -device nvme-subsys,id=subsys-a,nqn=nvmekit-subsys-a
-                -device nvme,id=nvme0,bus=rp0,subsys=subsys-a,serial=NVMEKIT0,max_ioqpairs=64,msix_qsize=65
+                -device nvme,id=nvme0,bus=rp0,subsys=subsys-a,serial=NVMEKIT0,max_ioqpairs=64,msix_qsize=65$VM_NVME_OPTS
                 -device nvme-ns,id=a1,bus=nvme0,drive=a-ns1,nsid=1,logical_block_size=512,physical_block_size=512
                 -device nvme-ns,id=a2,bus=nvme0,drive=a-ns2,nsid=2,logical_block_size=4096,physical_block_size=4096,ms=8)
     fi
     if [[ $ctrls == *b* ]]; then
-        QARGS+=(-blockdev "driver=raw,node-name=b-ns1,file.driver=file,file.filename=$run/b-ns1.img"
+        QARGS+=(-blockdev "driver=raw,node-name=b-ns1,file.driver=file,file.aio=$VM_AIO,file.filename=$run/b-ns1.img"
                 -device nvme-subsys,id=subsys-b,nqn=nvmekit-subsys-b
-                -device nvme,id=nvme1,bus=rp1,subsys=subsys-b,serial=NVMEKIT1,max_ioqpairs=64,msix_qsize=65
+                -device nvme,id=nvme1,bus=rp1,subsys=subsys-b,serial=NVMEKIT1,max_ioqpairs=64,msix_qsize=65$VM_NVME_OPTS
                 -device nvme-ns,id=b1,bus=nvme1,drive=b-ns1,nsid=1,logical_block_size=4096,physical_block_size=4096,zoned=on,zoned.zone_size=16M)
     fi
 }
