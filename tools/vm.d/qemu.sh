@@ -17,7 +17,7 @@
 VM_MEM=${NVMEKIT_VM_MEM:-1G}
 # How QEMU reads and writes the namespace images: threads (QEMU's default thread pool) or io_uring.
 VM_AIO=${NVMEKIT_VM_AIO:-threads}
-case $VM_AIO in threads|native|io_uring) ;; *) die "NVMEKIT_VM_AIO=$VM_AIO: use threads, native or io_uring" ;; esac
+case $VM_AIO in threads|io_uring) ;; *) die "NVMEKIT_VM_AIO=$VM_AIO: use threads or io_uring" ;; esac
 # Extra properties for both NVMe controllers, e.g. ioeventfd=on (doorbell writes become eventfd signals).
 VM_NVME_OPTS=${NVMEKIT_VM_NVME_OPTS:+,$NVMEKIT_VM_NVME_OPTS}
 QEMU=${NVMEKIT_QEMU:-qemu-system-x86_64}
