@@ -26,7 +26,37 @@ struct QueueBenchCommand: ParsableCommand {
     var device: String?
     @Option(help: "Backend for --device: vfio | noiommu | uio (default $NVMEKIT_BACKEND or vfio).") var backend: String?
 
-    struct Measurement: Encodable { var path: String; var mode: String; var batch: Int; var nsPerIO: Double; var doorbellsPerIO: Double }
+    struct Measurement: Encodable {
+        var path: String; var mode: String; var batch: Int; var nsPerIO: Double; var doorbellsPerIO: Double
+        /// Per-IO latency of a separate QD1 pass (device only): each IO timed from post to reap by the TSC.
+        var latencyNs: LatencyPercentiles? = nil
+    }
+    struct LatencyPercentiles: Encodable { var mean: Double; var p50: Double; var p99: Double; var count: Int }
+
+    /// QD1 on a real controller, each IO timed post→reap with the TSC (read twice per IO, so this pass is kept apart
+    /// from the ns/IO pass whose mean it would inflate).
+    static func rawLatencies(_ qp: QueuePair, _ buf: Buffer, _ n: Int, nlb: UInt32, lbaLimit: UInt64) -> LatencyPercentiles {
+        var sqe = SQE(opcode: IOOpcode.read.rawValue, nsid: 1)
+        sqe.cdw12 = nlb
+        sqe.prp1 = buf.busAddress()
+        var ticks = [UInt64](repeating: 0, count: max(1, n))
+        var cid: UInt16 = 0
+        for i in 0..<n {
+            sqe.cid = cid; cid &+= 1
+            let index = (UInt64(i) &* 0x9E37_79B9_7F4A_7C15) >> 24
+            sqe.cdw10 = UInt32(truncatingIfNeeded: (index &* UInt64(nlb + 1)) % lbaLimit)
+            let t0 = TickClock.now()
+            qp.sq.post(sqe); qp.sq.ring()
+            var got = false
+            while !got { while let cqe = qp.cq.reap() { qp.sq.noteHead(cqe.sqhd); got = true } }
+            ticks[i] = TickClock.now() &- t0
+            qp.cq.ringHead()
+        }
+        let ns = ticks.prefix(n).map { Double($0) * TickClock.nanosecondsPerTick }.sorted()
+        guard !ns.isEmpty else { return LatencyPercentiles(mean: 0, p50: 0, p99: 0, count: 0) }
+        func at(_ q: Double) -> Double { ns[min(ns.count - 1, Int(q * Double(ns.count)))] }
+        return LatencyPercentiles(mean: ns.reduce(0, +) / Double(ns.count), p50: at(0.50), p99: at(0.99), count: ns.count)
+    }
 
     static func open(mode: ExecutionMode, depth: Int) throws -> Controller {
         var config = SimulatorConfiguration()
@@ -135,8 +165,14 @@ struct QueueBenchCommand: ParsableCommand {
                 let perIO = Double(MonotonicClock.nanoseconds() - t0) / Double(ios)
                 let db = Double(qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites - db0) / Double(ios)
                 print("  \(random ? "random    " : "sequential") QD\(String(batch).padding(toLength: 3, withPad: " ", startingAt: 0)) \(String(format: "%9.1f", perIO)) ns/IO  \(String(format: "%8.0f", 1e9 / perIO)) IOPS  (MMIO doorbells/IO \(String(format: "%.3f", db)))")
-                out.append(Measurement(path: random ? "raw-random" : "raw-sequential", mode: "device", batch: batch,
-                                       nsPerIO: perIO, doorbellsPerIO: db))
+                var m = Measurement(path: random ? "raw-random" : "raw-sequential", mode: "device", batch: batch,
+                                    nsPerIO: perIO, doorbellsPerIO: db)
+                if batch == 1 && random {
+                    let l = Self.rawLatencies(qp, buf, min(ios, 20_000), nlb: UInt32(blocks - 1), lbaLimit: limit)
+                    print("  random     QD1 latency per IO: mean \(String(format: "%.0f", l.mean)) ns, p50 \(String(format: "%.0f", l.p50)) ns, p99 \(String(format: "%.0f", l.p99)) ns (\(l.count) IOs timed)")
+                    m.latencyNs = l
+                }
+                out.append(m)
             }
         }
         try write(out)
