@@ -123,6 +123,18 @@ def m_p1io(run):
     return ns / f, f"IOWorker cost: {ns:.1f} ns/IO (sim null, QD32, histograms), fio null {f:.1f} ns/IO"
 
 
+def m_p1i(run):
+    d = load(os.path.join(run, "p1i.json"))
+    per = {}
+    for k in ("raw", "ioworker"):
+        a, b, n = d[k]
+        if a is None or b is None or b <= a or n <= 0:
+            raise Bad(f"callgrind gave no usable count for the {k} ({a}, {b})")
+        per[k] = (b - a) / n
+    return per["ioworker"] / per["raw"], (f"instructions per IO (callgrind, sim null): IOWorker {per['ioworker']:.0f}, "
+                                          f"raw loop {per['raw']:.0f}")
+
+
 def m_p2(run, engine="uring"):
     o, _ = ours(g(run, "p2-ours.json"), 32)
     f, _ = fio_device(g(run, f"p2-fio-{engine}.json"))
@@ -196,6 +208,7 @@ METRICS = [
     ("P1", 0.4, "lower", m_p1),
     ("P1abs", 1, "lower", m_p1abs),
     ("P1io", 0.4, "lower", m_p1io),
+    ("P1i", 1.1, "lower", m_p1i),
     ("P2", 8, "higher", m_p2),
     ("P2b", 8, "higher", lambda r: m_p2(r, "libaio")),
     ("P2v", 8, "higher", m_p2v),

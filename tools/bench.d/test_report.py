@@ -36,6 +36,7 @@ def make_run(root, scale=1.0, p3_fio=None):
     w = lambda name, d: json.dump(d, open(os.path.join(root, name), "w"))
     w("p1.json", [{"path": "raw", "mode": "inline", "batch": 32, "nsPerIO": 120.0 * scale, "doorbellsPerIO": 0.06}])
     w("p1io.json", worker(1e7, 3200, 3000, 5000, {"elapsedNs": 5e9, "ios": 5e7}))
+    w("p1i.json", {"raw": [94_340_502, 186_630_142, 100_000], "ioworker": [183_006_779, 292_324_724, 40_000]})
     w("fio-null-1.json", fio(1.7e6, 415, 400, 900, 32))
     w("fio-null-2.json", fio(1.6e6, 430, 400, 900, 32))
     g = lambda name, d: w(os.path.join("guest", name), d)
@@ -94,6 +95,11 @@ class ReportTests(unittest.TestCase):
         self.assertIn(f"ratio={max(20_000 / 19_000, 25_000 / 22_000):.3f}", metric(out, "P3f"))
         for l in out:
             self.assertRegex(l, r"ratio=(nan|[0-9.]+) target=[0-9.]+$")
+
+    def test_instructions_per_io_is_the_difference_of_two_lengths(self):
+        _, out = lines(make_run(os.path.join(self.tmp, "i")))
+        raw, io = (186_630_142 - 94_340_502) / 100_000, (292_324_724 - 183_006_779) / 40_000
+        self.assertIn(f"ratio={io / raw:.3f}", metric(out, "P1i"))
 
     def test_missing_measurement_is_nan(self):
         root = make_run(os.path.join(self.tmp, "d"))
