@@ -305,7 +305,9 @@ extension WorkloadResult: Encodable {
         func describe(_ f: FailedCommand) -> String {
             "opcode \(String(format: "%02x", f.opcode))h LBA \(f.slba)+\(f.blocks): \(f.status) [\(f.origin)]"
         }
-        if let f = total.failures.first(where: { $0.origin == CompletionOrigin.device.rawValue }) {
+        // Error statuses and a removed device; reset aborts are expected, timeouts have their own line.
+        if let f = total.failures.first(where: { $0.origin != CompletionOrigin.timedOut.rawValue
+                                                 && $0.origin != CompletionOrigin.abortedByReset.rawValue }) {
             lines.append("FIRST ERROR: \(describe(f))")
         }
         if let f = total.failures.first(where: { $0.origin == CompletionOrigin.timedOut.rawValue }) {
