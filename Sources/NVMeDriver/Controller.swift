@@ -365,6 +365,21 @@ public final class Controller: @unchecked Sendable {
         return qp
     }
 
+    /// Re-creates one IO queue pair of this controller on its memory after a reset (empty rings, Create I/O CQ then
+    /// Create I/O SQ), for an init sequence without the `createIOQueues` step, which would re-create every queue
+    /// pair itself. Nothing to do when the pair is ready (that step ran). Its commands were completed by the reset.
+    public func recreateIOQueuePair(_ qp: QueuePair) throws {
+        guard qp.state != .ready else { return }
+        guard ioQueues.contains(where: { $0 === qp }) else {
+            throw ControllerError.unsupported("IO queue pair \(qp.qid) does not belong to this controller (create it with createIOQueuePair)")
+        }
+        qp.failAll(.abortedByReset)
+        qp.resetRings()
+        attachShadow(qp)
+        try sendCreate(qp)
+        qp.state = .ready
+    }
+
     func sendCreate(_ qp: QueuePair) throws {
         try adminCommand(DriverCommand.createIOCompletionQueue(qid: qp.cq.qid, depth: qp.cq.depth, prp1: qp.cq.busAddress,
                          vector: qp.cq.vector, physicallyContiguous: qp.cq.prpList == nil),

@@ -53,6 +53,12 @@ public final class QueuePair: @unchecked Sendable {
     var isPresent: (@Sendable () -> Bool)?
     /// Called after a command timed out (the controller implements `.abort` here).
     var onTimeout: ((QueuePair, UInt16) -> Void)?
+    /// Called when the controller finally answers a command that had timed out: `poll` consumed its CQE, released
+    /// its quarantined CID and dropped its buffers. The completion carries the controller's CQE (origin `.device`);
+    /// the command's local `.timedOut` completion went to its callback or handler earlier, so this is the moment
+    /// whatever the command's data pointed at is the caller's again. Not called for quarantined CIDs that `failAll`
+    /// releases (reset, deletion, removal): the queue is gone then, and so is any DMA.
+    public var onLateCompletion: ((Completion) -> Void)?
 
     @usableFromInline struct Slot {
         @usableFromInline var state: UInt8 = 0       // 0 free, 1 outstanding, 2 quarantined (timed out)
@@ -120,8 +126,10 @@ public final class QueuePair: @unchecked Sendable {
     }
 
     /// Reaps up to `max` CQEs, matches each to its command, records it in the log, runs its callback (or `handler`
-    /// for commands submitted without one), and writes the CQ head doorbell once for the batch. When nothing
-    /// arrived, checks deadlines now and then (and whether the device is still there). Returns completions delivered.
+    /// for commands submitted without one), and writes the CQ head doorbell once for the batch. Expires commands
+    /// past their deadline: when nothing arrived, now and then (also checking that the device is still there); when
+    /// entries arrived, as soon as the earliest deadline has passed, so a stuck command is noticed on a busy queue
+    /// too. Returns completions delivered (local `.timedOut` ones included).
     /// The clock is read once per poll that found entries: every CQE seen in one poll was seen at that time.
     @discardableResult @inlinable
     public func poll(max: Int = .max, handler: (Completion) -> Void = { _ in }) -> Int {
@@ -132,6 +140,7 @@ public final class QueuePair: @unchecked Sendable {
             sq.noteHead(cqe.sqhd)
             if complete(cqe, now: now, handler: handler) { n &+= 1 }
         }
+        if now >= earliestDeadline && now != 0 { n &+= checkHealth(handler: handler) }
         if headDoorbellBatch == 1 ? (n > 0 || cq.head != UInt16(truncatingIfNeeded: cq.lastRungHead))
                                   : cq.unrungEntries >= headDoorbellBatch {
             cq.ringHead()
@@ -161,7 +170,12 @@ public final class QueuePair: @unchecked Sendable {
         slots[cid].data = []
         slots[cid].state = 0
         freeCIDs.append(UInt16(cid))
-        if wasQuarantined { quarantined -= 1; return false }  // its local .timedOut completion was already delivered
+        if wasQuarantined {   // its local .timedOut completion was already delivered
+            quarantined -= 1
+            onLateCompletion?(Completion(origin: .device, sqe: sqe, cqe: cqe,
+                                         latencyNanoseconds: TickClock.nanoseconds(ticks: now &- submitTicks)))
+            return false
+        }
         outstandingCount &-= 1
         let c = Completion(origin: .device, sqe: sqe, cqe: cqe,
                            latencyNanoseconds: TickClock.nanoseconds(ticks: now &- submitTicks))
@@ -172,7 +186,7 @@ public final class QueuePair: @unchecked Sendable {
     /// Expires commands past their deadline and fails everything when the device is gone. Returns local completions.
     @discardableResult
     public func checkHealth(handler: (Completion) -> Void = { _ in }) -> Int {
-        guard outstanding > 0 else { return 0 }
+        guard outstanding > 0 else { earliestDeadline = .max; return 0 }   // no deadline is left to expire
         if let isPresent, !isPresent() {
             state = .removed
             return failAll(.deviceRemoved, handler: handler)

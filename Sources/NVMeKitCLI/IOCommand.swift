@@ -64,6 +64,9 @@ struct IOCommand: ParsableCommand {
     @Option(name: .customLong("map-file"), help: "Load the integrity map from this file before and save it after, so verification spans invocations.")
     var mapFile: String?
     @Flag(name: .customLong("no-progress"), help: "No progress line.") var noProgress = false
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("Per-command timeout in seconds (default 10).",
+            discussion: "A timed-out command keeps its buffer and LBAs until the controller answers it or a reset re-creates the queue; any timeout makes the run exit with status 5."))
+    var commandTimeout: Double?
 
     func validate() throws {
         if workers < 1 { throw ValidationError("--workers must be at least 1") }
@@ -121,6 +124,18 @@ struct IOCommand: ParsableCommand {
         } catch {
             printError("cannot open the controller: \(error)"); throw ExitCode(2)
         }
+        try run(on: controllers)
+    }
+
+    /// Exit status of a run whose commands timed out (after mismatches 3 and error completions 4).
+    static let timeoutExitCode: Int32 = 5
+
+    /// Everything `run` does once the controllers are open (`open` for each target): the workload, the map file,
+    /// the outputs and the exit status. The caller closes the controllers.
+    func run(on controllers: [Controller]) throws {
+        if let t = commandTimeout, !(t >= 0.001 && t <= 86_400) {
+            printError("--timeout \(t) is outside 0.001...86400 seconds"); throw ExitCode(2)
+        }
         let opMix: OperationMix
         if let mix { opMix = try OperationMix.parse(mix) } else { opMix = .read(percent: readPercent) }
 
@@ -159,6 +174,7 @@ struct IOCommand: ParsableCommand {
                 cfg.yieldAfterIdlePolls = yieldAfter
                 cfg.submitBatch = submitBatch
                 cfg.completionQueueDepth = cqDepth
+                if let t = commandTimeout { cfg.timeout = .nanoseconds(Int64(t * 1e9)) }
                 jobs.append(.init(controller: c, configuration: cfg))
             }
         }
@@ -200,7 +216,18 @@ struct IOCommand: ParsableCommand {
             printError(String(format: "note: Little's law off by %.0f%% (IOPS x mean latency = %.2f, measured QD %.2f)",
                               law.relativeError * 100, law.predictedQueueDepth, law.measuredQueueDepth))
         }
+        let t = result.total
+        if t.timeouts > 0 {
+            // One line that says why the run fails, whatever else the summary said.
+            printError("nvmekit io: failed: \(t.timeouts) command(s) timed out after \(commandTimeout ?? 10) s "
+                       + "(\(t.lateCompletions) answered late, \(t.releasedByReset) released by a reset, "
+                       + "\(t.quarantinedAtEnd) never answered; each held its buffer and LBAs until then)"
+                       + (t.stopReason.map { "; \($0)" } ?? ""))
+        } else if let why = t.stopReason {
+            printError("nvmekit io: \(why)")
+        }
         if result.mismatchCount > 0 { throw ExitCode(3) }
-        if result.total.errors > 0 { throw ExitCode(4) }
+        if t.errors > 0 || (t.stopReason != nil && t.timeouts == 0) { throw ExitCode(4) }
+        if t.timeouts > 0 { throw ExitCode(Self.timeoutExitCode) }
     }
 }

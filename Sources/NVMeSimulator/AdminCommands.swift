@@ -91,8 +91,8 @@ extension ControllerState {
     mutating func deleteIOSQ(_ sqe: SQEWords) -> CommandOutcome {
         let qid = Int(sqe.cdw10 & 0xFFFF)
         guard qid != 0, qid < sqs.count, let sq = sqs[qid] else { return .complete(Status.invalidQueueIdentifier) }
-        // Commands held back (delay faults) for this queue complete as aborted by the deletion.
-        var keep: [(due: UInt64, cqid: UInt16, completion: PendingCompletion)] = []
+        // Commands held back (delay faults) for this queue complete as aborted by the deletion (never run).
+        var keep: [HeldCompletion] = []
         for d in delayed {
             if d.completion.sqid == UInt16(qid) {
                 var c = d.completion; c.status = Status.abortedSQDeletion

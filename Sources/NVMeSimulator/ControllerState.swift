@@ -216,8 +216,8 @@ struct ControllerState {
     var selfTest = SelfTestState()
     var statistics = SimulatorStatistics()
     var faults = FaultPlan()
-    /// Completions held back by fault injection (delay) until their time comes.
-    var delayed: [(due: UInt64, cqid: UInt16, completion: PendingCompletion)] = []
+    /// Completions (delay) and commands (delayExecution) held back by fault injection until their time comes.
+    var delayed: [HeldCompletion] = []
 
     /// Which queues a doorbell write gave work to; inline mode processes them before the write returns.
     enum Kick { case none, sq(Int), all }
@@ -264,12 +264,29 @@ struct ControllerState {
         let now = MonotonicClock.nanoseconds()
         if csts.rdy != readyTarget && now >= readyAt && !csts.cfs { csts.rdy = readyTarget }
         if !delayed.isEmpty {
-            var keep: [(due: UInt64, cqid: UInt16, completion: PendingCompletion)] = []
+            var keep: [HeldCompletion] = []
+            var due: [HeldCompletion] = []
             for d in delayed {
-                if d.due <= now { enqueueCompletion(cqid: d.cqid, d.completion) } else { keep.append(d) }
+                if d.due <= now { due.append(d) } else { keep.append(d) }
             }
             delayed = keep
+            for d in due {
+                if let sqe = d.command { executeHeld(sqid: d.completion.sqid, cqid: d.cqid, sqe) }
+                else { enqueueCompletion(cqid: d.cqid, d.completion) }
+            }
         }
+    }
+
+    /// Runs a command a `delayExecution` fault held back, now: its data moves and its completion is posted. A queue
+    /// deleted meanwhile completed it already (aborted); a reset dropped it.
+    mutating func executeHeld(sqid: UInt16, cqid: UInt16, _ sqe: SQEWords) {
+        guard isReady, Int(sqid) < sqs.count, sqs[Int(sqid)] != nil else { return }
+        let outcome = sqid == 0 ? executeAdmin(sqe) : executeIO(sqid: sqid, sqe)
+        guard case .complete(let status, let dw0, let dw1) = outcome else { return }
+        if status.isError && sqid == 0 || status.isError && status.sct != 0 {
+            recordError(sqid: sqid, cid: sqe.cid, status: status, parameter: 0xFFFF, nsid: sqe.nsid)
+        }
+        enqueueCompletion(cqid: cqid, PendingCompletion(sqid: sqid, cid: sqe.cid, status: status, dw0: dw0, dw1: dw1))
     }
 
     // MARK: Registers
@@ -656,6 +673,13 @@ struct ControllerState {
     /// Executes one fetched command: fault rules first, then the command set, then completion (maybe altered).
     mutating func execute(sqid: UInt16, cqid: UInt16, _ sqe: SQEWords) {
         let fault = faults.match(sqid: sqid, opcode: sqe.opc, commandNumber: statistics.commands)
+        if let f = fault, let d = f.executionDelay {
+            statistics.faultsInjected += 1
+            delayed.append(HeldCompletion(due: MonotonicClock.nanoseconds() &+ nanoseconds(d), cqid: cqid,
+                                          completion: PendingCompletion(sqid: sqid, cid: sqe.cid, status: .success),
+                                          command: sqe))
+            return
+        }
         var outcome: CommandOutcome
         if let f = fault, let forced = f.replacesExecution {
             outcome = .complete(forced)

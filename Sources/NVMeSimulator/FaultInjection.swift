@@ -22,6 +22,11 @@ public enum QueueSelector: Sendable, Hashable {
 public enum FaultAction: Sendable, Hashable {
     /// The command runs; its completion is posted `Duration` later.
     case delay(Duration)
+    /// The command is fetched but runs only `Duration` later: its data moves then (a Read writes the host buffer, a
+    /// Write reads it) and its completion is posted then — the late completion, DMA included, that a host which gave
+    /// up on the command at its timeout must survive. An Abort or the deletion of its SQ before then completes it
+    /// without running it; a controller reset drops it.
+    case delayExecution(Duration)
     /// The command runs; its completion is never posted (the host sees a hang).
     case dropCompletion
     /// The command runs; its CQE carries the wrong phase tag (the host must not consume it).
@@ -101,6 +106,29 @@ extension FaultAction {
         if case .status(let s) = self { return s }
         return nil
     }
+
+    /// How long the command waits before it runs, for `.delayExecution`.
+    var executionDelay: Duration? {
+        if case .delayExecution(let d) = self { return d }
+        return nil
+    }
+
+    /// Whether the fault holds something back that the clock thread must release.
+    var needsClock: Bool {
+        switch self {
+        case .delay, .delayExecution: return true
+        default: return false
+        }
+    }
+}
+
+/// A completion held back by a `delay` fault, or a command held back by a `delayExecution` fault (`command`: it
+/// runs when `due` comes, and its completion is posted then).
+struct HeldCompletion {
+    var due: UInt64
+    var cqid: UInt16
+    var completion: PendingCompletion
+    var command: SQEWords? = nil
 }
 
 extension ControllerState {
@@ -111,8 +139,10 @@ extension ControllerState {
         case .status:
             return .post
         case .delay(let d):
-            delayed.append((due: MonotonicClock.nanoseconds() &+ nanoseconds(d), cqid: cqid, completion: c))
+            delayed.append(HeldCompletion(due: MonotonicClock.nanoseconds() &+ nanoseconds(d), cqid: cqid, completion: c))
             return .held
+        case .delayExecution:
+            return .held   // never reached: `execute` holds the command before running it
         case .dropCompletion:
             statistics.droppedCompletions += 1
             return .held

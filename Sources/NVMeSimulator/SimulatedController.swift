@@ -157,7 +157,7 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
     /// Arms a fault rule. Rules are checked in the order they were added; the first that fires wins.
     public func inject(_ rule: FaultRule) {
         withState { $0.faults.rules.append((rule, 0, 0)) }
-        if case .delay = rule.action { startClock() }
+        if rule.action.needsClock { startClock() }
     }
 
     /// Disarms every fault rule (completions already held by a delay still arrive).
@@ -254,7 +254,8 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
         }
     }
 
-    /// The clock thread posts completions held by delay faults when their time comes, in every mode.
+    /// The clock thread posts completions held by delay faults (and runs commands held by delayExecution faults)
+    /// when their time comes, in every mode.
     private func startClock() {
         guard clockRunning.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }

@@ -21,7 +21,8 @@ public enum HTMLReport {
         </style></head>
         <body>
         <h1>\(escape(title))</h1>
-        <table id="summary"><thead><tr><th>worker</th><th>IOs</th><th>IOPS</th><th>MB/s</th><th>p50</th><th>p99</th><th>p99.9</th><th>max</th><th>mean QD</th><th>errors</th><th>verified blocks</th><th>mismatches</th></tr></thead><tbody></tbody></table>
+        <table id="summary"><thead><tr><th>worker</th><th>IOs</th><th>IOPS</th><th>MB/s</th><th>p50</th><th>p99</th><th>p99.9</th><th>max</th><th>mean QD</th><th>errors</th><th>timeouts</th><th>late</th><th>aborted by reset</th><th>resets</th><th>verified blocks</th><th>mismatches</th></tr></thead><tbody></tbody></table>
+        <div id="stopped"></div>
         <div id="mismatches"></div>
         <h2>IOPS over time</h2><div id="iops-plot"></div>
         <h2>Latency distribution</h2><div id="latency-plot"></div>
@@ -64,6 +65,7 @@ public enum HTMLReport {
         const cells = [['name', w.name], ['ios', w.ios], ['iops', Math.round(w.iops)], ['mbps', w.mbPerSecond.toFixed(1)],
           ['p50', fmtNs(w.latencyNs.p50)], ['p99', fmtNs(w.latencyNs.p99)], ['p999', fmtNs(w.latencyNs.p999)],
           ['max', fmtNs(w.latencyNs.max)], ['qd', w.meanQueueDepth.toFixed(2)], ['errors', w.errors],
+          ['timeouts', w.timeouts], ['late', w.lateCompletions], ['aborted', w.abortedByReset], ['resets', w.resets],
           ['verified', w.verifiedBlocks], ['mismatches', w.mismatchCount]];
         cells.forEach(function (c) {
           const td = document.createElement('td');
@@ -72,6 +74,14 @@ public enum HTMLReport {
           tr.appendChild(td);
         });
         tbody.appendChild(tr);
+      });
+      const stopped = document.getElementById('stopped');
+      data.workers.forEach(function (w) {
+        if (!w.stopReason) return;
+        const p = document.createElement('p');
+        p.className = 'mismatch'; p.setAttribute('data-stopped', w.name);
+        p.textContent = w.name + ' ' + w.stopReason;
+        stopped.appendChild(p);
       });
       const mm = document.getElementById('mismatches');
       data.workers.forEach(function (w) {

@@ -52,7 +52,10 @@ public struct IOWorkerConfiguration: Sendable, Hashable {
     public var stopOnMismatch: Bool = true
     /// Stop at the first error completion.
     public var stopOnError: Bool = false
-    /// Per-command timeout.
+    /// Per-command timeout. A timed-out command is counted apart (`WorkerResult.timeouts`) and quarantined: its buffer
+    /// slot and LBA range stay held until the controller answers it late or its queue is re-created by a reset. When
+    /// quarantined commands hold the whole queue depth and the controller answers none of them for one more timeout,
+    /// the worker stops (`WorkerResult.stopReason`).
     public var timeout: Duration = .seconds(10)
     /// Call sched_yield() after this many consecutive empty polls (0: never). Spinning without a trap can starve
     /// QEMU's device emulation when vCPUs are scarce.
@@ -161,6 +164,12 @@ public final class IOWorker: @unchecked Sendable {
     @exclusivity(unchecked) var contexts: [Context]
     @exclusivity(unchecked) var freeSlots: [Int]
     @exclusivity(unchecked) var busy: [UInt8]
+    /// Timed-out commands the controller has not answered, with their contexts: each keeps its buffer slot and its
+    /// LBA range (busy) until its late completion arrives or a reset re-creates the queue, because the controller may
+    /// still move data through them. They count against the queue depth (`capacity`).
+    @exclusivity(unchecked) var quarantine: [(cid: UInt16, context: Context)] = []
+    /// The queue depth less the quarantined commands: what may be in flight now.
+    @exclusivity(unchecked) var capacity: Int
     let trackBusy: Bool
     let regionStart: UInt64
     let regionEnd: UInt64
@@ -206,6 +215,8 @@ public final class IOWorker: @unchecked Sendable {
         // Indexed by CID: every 16-bit CID has a context, whatever the queue pair's CID allocation does.
         contexts = [Context](repeating: Context(), count: 65536)
         freeSlots = Array((0..<c.queueDepth).reversed())
+        capacity = c.queueDepth
+        quarantine.reserveCapacity(c.queueDepth)
         trackBusy = c.verify && c.mix.modifies
         busy = trackBusy ? [UInt8](repeating: 0, count: Int(regionEnd - regionStart)) : []
         self.map = c.verify ? (map ?? IntegrityMap(nsid: namespace.nsid, blockSize: bs, firstLBA: regionStart,
@@ -218,6 +229,7 @@ public final class IOWorker: @unchecked Sendable {
         rng = WorkloadRandom(seed: c.seed)
         if c.commandLogCapacity != queuePair.log.capacity { queuePair.log = CommandLog(capacity: c.commandLogCapacity) }
         queuePair.defaultTimeout = c.timeout
+        queuePair.onLateCompletion = { [weak self] completion in self?.lateCompletion(completion) }
     }
 
     // MARK: Run state (touched only by the worker thread)
@@ -246,6 +258,13 @@ public final class IOWorker: @unchecked Sendable {
         var sqDoorbells0 = 0
         var ioLimit: UInt64 = .max
         var paused = false
+        /// The configured timeout in ticks: how long quarantined commands may block every submission.
+        var timeoutTicks: UInt64 = 0
+        /// When nothing could be submitted because quarantined commands hold the queue (0: not blocked).
+        var starvedSince: UInt64 = 0
+        /// IOs and verified blocks when the last reset paused the worker.
+        var iosAtReset: UInt64 = 0
+        var verifiedAtReset: UInt64 = 0
         var secondHistogram = WorkerResult.makeHistogram()
     }
     @exclusivity(unchecked) var rs = RunState()
@@ -282,6 +301,7 @@ public final class IOWorker: @unchecked Sendable {
         rs.doorbells0 = queuePair.sq.mmioDoorbellWrites + queuePair.cq.mmioDoorbellWrites
         rs.sqDoorbells0 = queuePair.sq.mmioDoorbellWrites
         rs.ioLimit = c.ioCount ?? .max
+        rs.timeoutTicks = TickClock.ticks(c.timeout)
     }
 
     /// One pass of the IO loop: submit up to the queue depth and ring once, then reap. Never blocks: while the
@@ -309,8 +329,8 @@ public final class IOWorker: @unchecked Sendable {
 
         // Submit up to the queue depth, then ring once (doorbell batching).
         var posted = 0
-        if !stopRequested && (c.queueDepth - inflight >= c.submitBatch || inflight == 0) {
-            while inflight < c.queueDepth && submitted < rs.ioLimit {
+        if !stopRequested && (capacity - inflight >= c.submitBatch || inflight == 0) {
+            while inflight < capacity && submitted < rs.ioLimit {
                 if rs.ticksPerIO != 0 {
                     if now < rs.nextSubmit { break }
                     rs.nextSubmit = max(rs.nextSubmit &+ rs.ticksPerIO, now &- rs.ticksPerIO &* UInt64(c.queueDepth))
@@ -319,6 +339,7 @@ public final class IOWorker: @unchecked Sendable {
                 posted &+= 1
             }
             if posted > 0 {
+                rs.starvedSince = 0
                 // Account the time before the doorbell at the old depth; from here on `posted` more are out
                 // (a device may complete them while the doorbell write is still in progress).
                 let t = TickClock.now()
@@ -345,6 +366,7 @@ public final class IOWorker: @unchecked Sendable {
         } else if posted == 0 {
             rs.idle &+= 1
             if c.yieldAfterIdlePolls > 0 && rs.idle >= c.yieldAfterIdlePolls { rs.idle = 0; sched_yield() }
+            if inflight == 0 && !quarantine.isEmpty { waitOutQuarantine(now: now) }
         }
 
         if now >= rs.nextSecond {
@@ -376,6 +398,11 @@ public final class IOWorker: @unchecked Sendable {
         result.meanQueueDepth = rs.qdIntegral / Double(elapsedTicks)
         result.doorbellWrites = UInt64(queuePair.sq.mmioDoorbellWrites + queuePair.cq.mmioDoorbellWrites - rs.doorbells0)
         result.sqDoorbellWrites = UInt64(queuePair.sq.mmioDoorbellWrites - rs.sqDoorbells0)
+        result.quarantinedAtEnd = quarantine.count
+        if result.resets > 0 {
+            result.iosAfterReset = result.ios &- rs.iosAtReset
+            result.verifiedBlocksAfterReset = result.verifiedBlocks &- rs.verifiedAtReset
+        }
         for op in WorkloadOperation.allCases where opCounts[op.index] > 0 { result.perOperation[op] = opCounts[op.index] }
         if c.commandLogCapacity > 0 { result.commandLog = queuePair.log.entries.map(LoggedCommand.init) }
         control.completed.store(result.ios, ordering: .relaxed)
@@ -384,7 +411,8 @@ public final class IOWorker: @unchecked Sendable {
     }
 
     /// After the coordinator's reset: every command the controller no longer knows (failed locally by the reset)
-    /// is settled, and modified ranges become ambiguous.
+    /// is settled, and modified ranges become ambiguous. The quarantine is lifted: the reset stopped the controller
+    /// and its queue was re-created, so no timed-out command can move data any more.
     func resumeAfterReset(_ control: WorkerControl) {
         rs.paused = false
         control.paused.store(false, ordering: .releasing)
@@ -396,6 +424,78 @@ public final class IOWorker: @unchecked Sendable {
         }
         result.abortedByReset &+= UInt64(aborted)
         result.resets += 1
+        if !quarantine.isEmpty {
+            result.releasedByReset &+= UInt64(quarantine.count)
+            for q in quarantine { releaseQuarantined(q.context) }
+            quarantine.removeAll(keepingCapacity: true)
+        }
+        rs.iosAtReset = result.ios
+        rs.verifiedAtReset = result.verifiedBlocks
+        if queuePair.state != .ready && !stopRequested {
+            stopRequested = true
+            result.stopReason = "stopped: IO queue \(queuePair.qid) was not re-created after the reset (it is \(queuePair.state)): "
+                + "keep the createIOQueues init step or re-create it with Controller.recreateIOQueuePair"
+        }
+    }
+
+    /// A command's deadline passed: it is counted as a timeout and quarantined — its buffer slot and LBA range stay
+    /// held, and count against the queue depth, until the controller answers it (`lateCompletion`) or a reset lifts
+    /// the quarantine. A modifying command's range is recorded as interrupted now (old or new content accepted): the
+    /// controller may still write it, and the first read after the release settles it.
+    func timedOut(_ cid: Int, _ completion: Completion) {
+        let ctx = contexts[cid]
+        result.timeouts &+= 1
+        if result.failures.count < 16 {
+            result.failures.append(FailedCommand(opcode: completion.sqe.opc, slba: ctx.slba, blocks: ctx.blocks,
+                                                 status: completion.status.description, origin: completion.origin.rawValue,
+                                                 sqe: completion.sqe.dwords, cqe: completion.cqe.dwords))
+        }
+        if map != nil && ctx.op.modifies {
+            let state: LBAState = ctx.op == .write ? (configuration.pattern == .stamped ? .written(generation: ctx.generation) : .unknown)
+                : ctx.op == .trim ? .deallocated : .zeroed
+            map!.recordInterrupted(slba: ctx.slba, blocks: ctx.blocks, interrupted: state)
+        }
+        contexts[cid].active = false
+        quarantine.append((UInt16(cid), ctx))
+        inflight &-= 1
+        capacity &-= 1
+    }
+
+    /// The controller answered a quarantined command after its timeout (`QueuePair.onLateCompletion`): whatever
+    /// data it moved has landed, so its buffer slot and LBA range are free again. The range stays as recorded at the
+    /// timeout (interrupted: old or new content).
+    func lateCompletion(_ completion: Completion) {
+        guard let k = quarantine.firstIndex(where: { $0.cid == completion.cqe.cid }) else { return }
+        let q = quarantine.remove(at: k)
+        result.lateCompletions &+= 1
+        releaseQuarantined(q.context)
+    }
+
+    func releaseQuarantined(_ ctx: Context) {
+        if ctx.op.transfersData { freeSlots.append(ctx.slot) }
+        if trackBusy && ctx.op.hasRange {
+            let s = Int(ctx.slba - regionStart)
+            for i in s..<(s + ctx.blocks) { busy[i] &-= 1 }
+        }
+        capacity &+= 1
+        rs.starvedSince = 0
+    }
+
+    /// Nothing is in flight and nothing could be posted while timed-out commands are quarantined: wait for their late
+    /// completions without spinning hot, and stop with a reason when none comes for one more timeout.
+    func waitOutQuarantine(now: UInt64) {
+        if rs.ticksPerIO != 0 && now < rs.nextSubmit { return }   // paced by the IOPS limit, not blocked
+        if rs.starvedSince == 0 { rs.starvedSince = now; return }
+        if now &- rs.starvedSince >= rs.timeoutTicks {
+            stopRequested = true
+            if result.stopReason == nil {
+                result.stopReason = "stopped: \(quarantine.count) timed-out command(s) the controller never answered hold "
+                    + "\(quarantine.count) of the \(configuration.queueDepth) queue slots, and nothing could be submitted "
+                    + "for another \(configuration.timeout) (a controller reset releases them)"
+            }
+            return
+        }
+        sched_yield()
     }
 
     func settleAborted(_ cid: Int) {
@@ -532,6 +632,7 @@ public final class IOWorker: @unchecked Sendable {
     @inline(__always) func complete(_ completion: Completion, secondHistogram: inout Histogram<UInt64>) {
         let cid = Int(completion.cqe.cid)
         guard cid < contexts.count, contexts[cid].active else { return }
+        if _slowPath(completion.origin == .timedOut) { timedOut(cid, completion); return }
         let ctx = contexts[cid]
         let bs = namespace.blockSize
         result.ios &+= 1

@@ -96,10 +96,27 @@ public struct WorkerResult: Sendable {
     public var bytesWritten: UInt64
     /// Completions with an error status (first ones kept in `failures`).
     public var errors: UInt64
+    /// Failed commands: error statuses, timeouts and reset aborts (`origin` tells them apart), the first 16.
     public var failures: [FailedCommand]
     /// Commands completed by the driver because of a controller reset.
     public var abortedByReset: UInt64
     public var resets: Int
+    /// Commands whose deadline passed (the worker's `timeout`): completed locally by the driver, counted neither in
+    /// `ios` nor in `errors` nor in `abortedByReset`. Each was quarantined — its buffer and LBAs held — until
+    /// the controller answered it late (`lateCompletions`), a reset released it (`releasedByReset`), or the run
+    /// ended with it unanswered (`quarantinedAtEnd`).
+    public var timeouts: UInt64 = 0
+    /// Timed-out commands the controller answered afterwards.
+    public var lateCompletions: UInt64 = 0
+    /// Timed-out commands still unanswered when a reset re-created the queue.
+    public var releasedByReset: UInt64 = 0
+    /// Timed-out commands still unanswered when the worker ended.
+    public var quarantinedAtEnd: Int = 0
+    /// Why the worker ended before its limits, if it did (nil: it ran to its limits or was asked to stop).
+    public var stopReason: String?
+    /// IOs completed and blocks verified after the last reset (0 without a reset).
+    public var iosAfterReset: UInt64 = 0
+    public var verifiedBlocksAfterReset: UInt64 = 0
     /// Blocks read back and checked against the integrity map.
     public var verifiedBlocks: UInt64
     /// Data mismatches (first ones kept; `mismatchCount` counts all).
@@ -164,6 +181,10 @@ public struct WorkerResult: Sendable {
             r.bytesRead += p.bytesRead; r.bytesWritten += p.bytesWritten
             r.errors += p.errors; r.failures += p.failures.prefix(max(0, 16 - r.failures.count))
             r.abortedByReset += p.abortedByReset; r.resets = max(r.resets, p.resets)
+            r.timeouts += p.timeouts; r.lateCompletions += p.lateCompletions; r.releasedByReset += p.releasedByReset
+            r.quarantinedAtEnd += p.quarantinedAtEnd
+            if r.stopReason == nil, let why = p.stopReason { r.stopReason = "\(p.name): \(why)" }
+            r.iosAfterReset += p.iosAfterReset; r.verifiedBlocksAfterReset += p.verifiedBlocksAfterReset
             r.verifiedBlocks += p.verifiedBlocks
             r.mismatchCount += p.mismatchCount; r.mismatches += p.mismatches.prefix(max(0, 16 - r.mismatches.count))
             if r.iopsSeries.count < p.iopsSeries.count {
@@ -197,6 +218,8 @@ extension WorkerResult: Encodable {
     enum CodingKeys: String, CodingKey {
         case name, controller, nsid, qid, queueDepth, elapsedNs, ios, iops, mbPerSecond, perOperation, bytesRead,
              bytesWritten, errors, failures, abortedByReset, resets, verifiedBlocks, mismatchCount, mismatches,
+             timeouts, lateCompletions, releasedByReset, quarantinedAtEnd, stopReason, iosAfterReset,
+             verifiedBlocksAfterReset,
              iopsSeries, latencyNs, latencyBuckets, meanQueueDepth, littlesLaw, doorbellWrites, doorbellWritesPerIO,
              sqDoorbellWrites,
              commandLog
@@ -211,6 +234,10 @@ extension WorkerResult: Encodable {
         try c.encode(bytesRead, forKey: .bytesRead); try c.encode(bytesWritten, forKey: .bytesWritten)
         try c.encode(errors, forKey: .errors); try c.encode(failures, forKey: .failures)
         try c.encode(abortedByReset, forKey: .abortedByReset); try c.encode(resets, forKey: .resets)
+        try c.encode(timeouts, forKey: .timeouts); try c.encode(lateCompletions, forKey: .lateCompletions)
+        try c.encode(releasedByReset, forKey: .releasedByReset); try c.encode(quarantinedAtEnd, forKey: .quarantinedAtEnd)
+        try c.encodeIfPresent(stopReason, forKey: .stopReason)
+        try c.encode(iosAfterReset, forKey: .iosAfterReset); try c.encode(verifiedBlocksAfterReset, forKey: .verifiedBlocksAfterReset)
         try c.encode(verifiedBlocks, forKey: .verifiedBlocks); try c.encode(mismatchCount, forKey: .mismatchCount)
         try c.encode(mismatches, forKey: .mismatches)
         try c.encode(iopsSeries, forKey: .iopsSeries); try c.encode(latencySummary, forKey: .latencyNs)
@@ -268,13 +295,23 @@ extension WorkloadResult: Encodable {
                 + "\(String(format: "%.1f", r.megabytesPerSecond)) MB/s, latency p50 \(formatNs(l.p50)) p99 \(formatNs(l.p99)) "
                 + "max \(formatNs(l.max)), QD \(String(format: "%.1f", r.meanQueueDepth)), errors \(r.errors), "
                 + "verified \(r.verifiedBlocks) blocks, mismatches \(r.mismatchCount)"
-                + (r.resets > 0 ? ", resets \(r.resets) (\(r.abortedByReset) aborted)" : "")
+                + (r.timeouts > 0 ? ", timeouts \(r.timeouts) (\(r.lateCompletions) answered late, \(r.releasedByReset) released by a reset, \(r.quarantinedAtEnd) unanswered)" : "")
+                + (r.resets > 0 ? ", resets \(r.resets) (\(r.abortedByReset) aborted; \(r.iosAfterReset) IOs, \(r.verifiedBlocksAfterReset) blocks verified after the last)" : "")
         }
         for w in workers { lines.append(line(w)) }
         if workers.count > 1 { lines.append(line(total)) }
+        for w in workers { if let why = w.stopReason { lines.append("\(w.name) \(why)") } }
         if let m = firstMismatch { lines.append("FIRST MISMATCH: \(m)") }
-        if let f = total.failures.first {
-            lines.append("FIRST ERROR: opcode \(String(format: "%02x", f.opcode))h LBA \(f.slba)+\(f.blocks): \(f.status) [\(f.origin)]")
+        func describe(_ f: FailedCommand) -> String {
+            "opcode \(String(format: "%02x", f.opcode))h LBA \(f.slba)+\(f.blocks): \(f.status) [\(f.origin)]"
+        }
+        // Error statuses and a removed device; reset aborts are expected, timeouts have their own line.
+        if let f = total.failures.first(where: { $0.origin != CompletionOrigin.timedOut.rawValue
+                                                 && $0.origin != CompletionOrigin.abortedByReset.rawValue }) {
+            lines.append("FIRST ERROR: \(describe(f))")
+        }
+        if let f = total.failures.first(where: { $0.origin == CompletionOrigin.timedOut.rawValue }) {
+            lines.append("FIRST TIMEOUT: \(describe(f))")
         }
         return lines.joined(separator: "\n")
     }

@@ -102,7 +102,12 @@ public final class Workload: @unchecked Sendable {
         // Dedicated polled IO queue pairs and workers.
         var workers: [IOWorker] = []
         var created: [(Controller, QueuePair)] = []
-        defer { for (c, qp) in created { try? c.deleteIOQueuePair(qp) } }
+        defer {
+            for (c, qp) in created { try? c.deleteIOQueuePair(qp) }
+            // A worker's buffers stay allocated until its queue is deleted: a timed-out command the controller never
+            // answered may still point at them until then.
+            withExtendedLifetime(workers) {}
+        }
         for j in jobs {
             let c = j.controller
             let ns = c.namespaces.first { $0.nsid == j.configuration.nsid }!
@@ -186,7 +191,12 @@ public final class Workload: @unchecked Sendable {
                     let mine = jobs.indices.filter { jobs[$0].controller === c }.map { controls[$0] }
                     for m in mine { m.requestPause() }
                     while !mine.allSatisfy({ $0.isPaused || $0.isFinished }) { usleep(100) }
-                    do { try c.reset(r.kind) } catch { resetError = error; for m in controls { m.requestStop() } }
+                    do {
+                        try c.reset(r.kind)
+                        // The workers' queue pairs are the workload's own: re-create those the init sequence did
+                        // not (it may lack the createIOQueues step, as `nvmekit io`'s does), so IO goes on.
+                        for (qc, qp) in created where qc === c { try c.recreateIOQueuePair(qp) }
+                    } catch { resetError = error; for m in controls { m.requestStop() } }
                     for m in mine { m.resume() }
                 }
             }

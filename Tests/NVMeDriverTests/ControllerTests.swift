@@ -243,6 +243,41 @@ struct CommandTests {
         #expect(qp.quarantined == 0)
     }
 
+    @Test("a late answer to a timed-out command frees its CID and reaches onLateCompletion with the controller's CQE")
+    func lateCompletionOfATimedOutCommand() throws {
+        let (sim, c) = try simController()
+        defer { c.close() }
+        let qp = c.ioQueues[0]
+        var late: [Completion] = []
+        qp.onLateCompletion = { late.append($0) }
+        sim.inject(.io(.flush, times: 1, .delay(.milliseconds(300))))
+        let r = qp.execute(DriverCommand.flush(nsid: 1), timeout: .after(.milliseconds(50)))
+        #expect(r.origin == .timedOut && qp.quarantined == 1)
+        let deadline = Deadline.after(.seconds(30))
+        while late.isEmpty && !deadline.hasPassed { if qp.poll() == 0 { sched_yield() } }
+        try #require(late.count == 1, "the late completion never reached onLateCompletion")
+        #expect(late[0].origin == .device && late[0].isSuccess && late[0].cqe.cid == r.cid && late[0].sqe.opc == 0x00)
+        #expect(qp.quarantined == 0 && qp.outstanding == 0)
+    }
+
+    @Test("a stuck command times out on a queue whose every poll finds other completions")
+    func timeoutIsNoticedOnABusyQueue() throws {
+        let (sim, c) = try simController()
+        defer { c.close() }
+        let qp = c.ioQueues[0]
+        sim.inject(.io(.flush, times: 1, .dropCompletion))
+        var stuck: Completion?
+        try qp.submit(DriverCommand.flush(nsid: 1), timeout: .after(.milliseconds(50))) { stuck = $0 }
+        // Inline mode answers each later Flush at its doorbell: no poll below is ever idle.
+        let deadline = Deadline.after(.seconds(30))
+        while stuck == nil && !deadline.hasPassed {
+            try qp.submit(DriverCommand.flush(nsid: 1), timeout: .none)
+            #expect(qp.poll() >= 1)
+        }
+        #expect(stuck?.origin == .timedOut, "the stuck command never timed out while other commands completed")
+        #expect(qp.quarantined == 1)
+    }
+
     @Test("timeout policy .abort sends an Admin Abort (08h) naming the SQ and CID")
     func timeoutAbort() throws {
         let (sim, c) = try simController()

@@ -33,6 +33,41 @@ struct FaultInjectionTests {
         #expect(c?.cid == cid && c?.status == .success)
     }
 
+    @Test("delay execution: the command's data moves only when it runs late; deleting its SQ first aborts it unrun")
+    func delayExecution() throws {
+        let (host, buf) = try ready()
+        host.sim.writeBlocks(nsid: 1, lba: 0, data: pattern(512, seed: 7))
+        // Held for a minute: nothing reaches the host buffer, and no completion, until the SQ is deleted.
+        host.sim.inject(.nth(1, queue: .io, .delayExecution(.seconds(60))))
+        buf.fill(0xAA, offset: 0, count: 512)
+        let cid = host.post(read(buf), qid: 1)
+        host.ring(1)
+        #expect(host.reap(1) == nil)
+        #expect(buf.bytes(at: 0, count: 512) == [UInt8](repeating: 0xAA, count: 512), "the read has not run")
+        var delSQ = SubmissionQueueEntry(opcode: AdminOpcode.deleteIOSubmissionQueue.rawValue); delSQ.cdw10 = 1
+        #expect(host.run(delSQ)?.status == .success)
+        let aborted = try #require(host.reap(1))
+        #expect(aborted.cid == cid && aborted.status == CompletionStatus(sct: 0, sc: 0x08, dnr: false))
+        #expect(buf.bytes(at: 0, count: 512) == [UInt8](repeating: 0xAA, count: 512), "an aborted command never runs")
+
+        // Held briefly: when it runs, it reads the host buffer as it is then.
+        let (host2, buf2) = try ready()
+        host2.sim.inject(.nth(1, queue: .io, .delayExecution(.milliseconds(100))))
+        buf2.fill(0x11, offset: 0, count: 512)
+        let wcid = host2.post(TestHost.rw(.write, slba: 3, blocks: 1, prp1: buf2.busAddress(at: 0)), qid: 1)
+        host2.ring(1)
+        buf2.fill(0x22, offset: 0, count: 512)   // changed after the doorbell, before the command runs
+        let deadline = Deadline.after(.seconds(20))
+        var c: CompletionQueueEntry?
+        while c == nil && !deadline.hasPassed {
+            _ = try host2.sim.interrupts.wait(vector: 1, timeout: .milliseconds(100))
+            c = host2.reap(1)
+        }
+        #expect(c?.cid == wcid && c?.status == .success)
+        #expect(host2.sim.readBlocks(nsid: 1, lba: 3, count: 1) == [UInt8](repeating: 0x22, count: 512),
+                "the write moved the buffer's content at the time it ran")
+    }
+
     @Test("drop completion: the command runs but never completes; the next one does")
     func drop() throws {
         let (host, buf) = try ready()

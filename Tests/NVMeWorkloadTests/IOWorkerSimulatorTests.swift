@@ -105,6 +105,44 @@ struct IOWorkerSimulatorTests {
         #expect(after.total.verifiedBlocks == 8192)
     }
 
+    @Test func aWorkerWhoseOnlySlotIsHeldByAnUnansweredTimeoutStopsWithAReason() throws {
+        let (sim, c) = try Self.open(blocks: 4096)
+        defer { c.close() }
+        var store = IntegrityStore()
+        var cfg = Self.config(.writeOnly, ios: 200, qd: 1, random: 0, region: 0..<4096)
+        cfg.timeout = .milliseconds(200)
+        sim.inject(.nth(5, queue: .io, opcode: IOOpcode.write.rawValue, .dropCompletion))
+        let r = try Workload(controller: c, configuration: cfg).run(integrity: &store)
+        let w = try #require(r.workers.first)
+        #expect(w.timeouts == 1 && w.errors == 0 && w.abortedByReset == 0, "a timeout is neither an error nor an abort")
+        #expect(w.quarantinedAtEnd == 1 && w.lateCompletions == 0)
+        #expect(w.ios == 4, "nothing was submitted while the only buffer slot was held by the timed-out write")
+        #expect(w.stopReason?.contains("never answered") == true, "\(w.stopReason ?? "no stop reason")")
+        #expect(r.summary().contains("timeouts 1") && r.summary().contains("FIRST TIMEOUT"), "\(r.summary())")
+        #expect(r.json().contains("\"timeouts\" : 1"))
+    }
+
+    @Test func aResetReleasesTheQuarantineAndTheWorkerGoesOnVerifying() throws {
+        let (sim, c) = try Self.open(blocks: 4096)
+        defer { c.close() }
+        var store = IntegrityStore()
+        _ = try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 512, random: 0, region: 0..<4096)).run(integrity: &store)
+        var cfg = Self.config(.read(percent: 50), qd: 2, region: 0..<4096)
+        cfg.duration = .milliseconds(1200)
+        cfg.timeout = .milliseconds(100)
+        // The 10th write is never answered: it times out while the other slot keeps the queue busy.
+        sim.inject(.nth(10, queue: .io, opcode: IOOpcode.write.rawValue, .dropCompletion))
+        let w = Workload(controller: c, configuration: cfg)
+        w.resets = [ScheduledReset(after: .milliseconds(600), kind: .controller)]
+        let r = try w.run(integrity: &store)
+        let worker = try #require(r.workers.first)
+        #expect(worker.timeouts == 1 && worker.releasedByReset == 1 && worker.quarantinedAtEnd == 0,
+                "timeouts \(worker.timeouts), released \(worker.releasedByReset), held at the end \(worker.quarantinedAtEnd)")
+        #expect(worker.resets == 1 && worker.stopReason == nil)
+        #expect(worker.iosAfterReset > 0 && worker.verifiedBlocksAfterReset > 0)
+        #expect(r.mismatchCount == 0, "\(r.firstMismatch.map(String.init(describing:)) ?? "")")
+    }
+
     @Test func theMapSurvivesAPowerCycleOfTheSimulator() throws {
         let (_, c) = try Self.open(blocks: 4096)
         defer { c.close() }

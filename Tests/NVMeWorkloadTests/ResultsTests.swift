@@ -75,6 +75,8 @@ struct ResultsTests {
         let a = Self.sample(name: "w0", latencies: (1...2000).map { UInt64($0) * 500 }, series: [700, 800, 500], qd: 4, seconds: 3)
         var b = Self.sample(name: "w1", latencies: (1...1000).map { UInt64($0) * 3000 }, series: [300, 400, 300], qd: 8, seconds: 3)
         b.mismatchCount = 1
+        b.timeouts = 2; b.lateCompletions = 1; b.abortedByReset = 3
+        b.stopReason = "stopped: held by timeouts"
         b.mismatches = [IntegrityMismatch(nsid: 1, lba: 4242, blockIndexInCommand: 0, expected: .written(generation: 3),
                                           kind: .staleGeneration(expected: 3, found: 2), firstBytes: [])]
         let result = WorkloadResult(workers: [a, b])
@@ -108,6 +110,10 @@ struct ResultsTests {
         #expect(metric("w0", "ios") == "2000")
         #expect(metric("w1", "mismatches") == "1")
         #expect(metric("all", "ios") == "3000")
+        // Timeouts apart from errors and reset aborts.
+        #expect(metric("w1", "timeouts") == "2" && metric("all", "timeouts") == "2" && metric("w0", "timeouts") == "0")
+        #expect(metric("w1", "late") == "1" && metric("w1", "aborted") == "3" && metric("w1", "errors") == "0")
+        #expect(dom.contains("data-stopped=\"w1\""))
         let points = dom.components(separatedBy: "class=\"iops-point\"").count - 1
         #expect(points == 6, "one point per second per worker")
         #expect(dom.contains("data-worker=\"w0\" data-second=\"1\" data-iops=\"800\""))
