@@ -335,6 +335,25 @@ struct IntegrityTests {
         #expect(map.verify(try stamped(blocks: 1, slba: 0, generation: 0), slba: 0, blocks: 1) != nil)
     }
 
+    @Test("past unflushedLimit LBAs the map keeps no per-LBA record: a power loss before a covering Flush forgets it all")
+    func unflushedOverflowIsConservative() throws {
+        var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 64)
+        map.volatileWriteCache = true
+        map.unflushedLimit = 4
+        map.recordWrite(slba: 0, blocks: 8, generation: 1)
+        #expect(map.unflushedCount == 4 && map.unflushedOverflow != nil)
+        var flushed = map
+        flushed.recordFlush(upTo: flushed.flushMark)
+        #expect(flushed.unflushedOverflow == nil)
+        flushed.recordPowerLoss()
+        #expect(flushed[7] == .written(generation: 1))
+        var restored = try IntegrityMap(validating: map.serialized())
+        restored.unflushedLimit = 4
+        #expect(restored == map)
+        restored.recordPowerLoss()
+        #expect(restored.summary.unknown == 64, "LBA 7 may have lost its write: nothing is trusted")
+    }
+
     @Test("without a volatile write cache every completed write is exact after a power loss")
     func withoutACacheNothingIsAmbiguous() throws {
         var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 8)
