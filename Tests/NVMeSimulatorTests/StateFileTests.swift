@@ -134,7 +134,7 @@ struct StateFileTests {
         #expect(refusal(fmt)?.contains("format index 99") == true)
     }
 
-    @Test("a state file that cannot be written is an error, and the previous file survives a failed save")
+    @Test("a state file that cannot be written is an error from saveState()")
     func saveErrorsAreReported() throws {
         let sim = try SimulatedController(stateFile: NSTemporaryDirectory() + "no-such-dir-\(UInt64.random(in: 0...UInt64.max))/sim.state")
         #expect(throws: PlatformError.self) { try sim.saveState() }
