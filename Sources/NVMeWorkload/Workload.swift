@@ -14,6 +14,12 @@ public struct IntegrityStore: Sendable {
         get { maps[Self.key(controller: controller, nsid: nsid)] }
         set { maps[Self.key(controller: controller, nsid: nsid)] = newValue }
     }
+
+    /// `controller` lost power outside a workload (e.g. a harness power-cycled it between runs): in each of its
+    /// maps, writes not yet flushed from a volatile write cache become old-or-new (`IntegrityMap.recordPowerLoss`).
+    public mutating func recordPowerLoss(controller: String) {
+        for k in maps.keys where k.hasPrefix(controller + "/ns") { maps[k]?.recordPowerLoss() }
+    }
 }
 
 extension NamespaceIdentity {

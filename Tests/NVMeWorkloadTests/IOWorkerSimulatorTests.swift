@@ -95,6 +95,14 @@ struct IOWorkerSimulatorTests {
         let mix = try OperationMix.parse("flush:100")
         _ = try Workload(controller: c, configuration: Self.config(mix, ios: 4, qd: 1, region: 0..<512)).run(integrity: &store)
         #expect(store[c.device.address, 1]?.unflushedCount == 0)
+        // Written again and not flushed: a power cycle between runs leaves those LBAs old-or-new, the rest exact.
+        _ = try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 1, random: 0, region: 0..<512)).run(integrity: &store)
+        store.recordPowerLoss(controller: c.device.address)
+        let map = try #require(store[c.device.address, 1])
+        #expect(map.isAmbiguous(0) && map.alternative(of: 0) == .written(generation: 1))
+        #expect(!map.isAmbiguous(8) && map[8] == .written(generation: 2))
+        let r = try Workload(controller: c, configuration: Self.config(.readOnly, ios: 64, random: 0, region: 0..<512)).run(integrity: &store)
+        #expect(r.mismatchCount == 0 && r.total.verifiedBlocks == 512)
     }
 
     @Test("LBAs a worker forgot (unverifiable pattern) are forgotten in the store too, not left at their old stamp")
