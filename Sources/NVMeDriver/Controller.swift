@@ -45,6 +45,8 @@ public struct Namespace: Sendable, Hashable {
     public var extendedLBA: Bool
     /// DPS: end-to-end protection type (bits 2:0) and first/last placement (bit 3).
     public var dps: UInt8
+    /// DLFEAT: bits 2:0 what a read of a deallocated block returns (000b not reported, 001b zeroes, 010b ones).
+    public var dlfeat: UInt8 = 0
 }
 
 /// One NVMe controller: its device, the admin queue pair, IO queue pairs, identify data, namespaces, async events,
@@ -298,7 +300,7 @@ public final class Controller: @unchecked Sendable {
         let ms = Int(d[lbaf]) | Int(d[lbaf + 1]) << 8
         let lbads = Int(d[lbaf + 2])
         return Namespace(nsid: nsid, blockCount: le64(0), blockSize: lbads == 0 ? 0 : 1 << lbads, metadataSize: ms,
-                         extendedLBA: flbas & 0x10 != 0, dps: d[29])
+                         extendedLBA: flbas & 0x10 != 0, dps: d[29], dlfeat: d[33])
     }
 
     /// Keeps `options.asyncEventRequests` Asynchronous Event Requests outstanding.

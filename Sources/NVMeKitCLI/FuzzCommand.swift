@@ -155,7 +155,7 @@ struct FuzzCommand: ParsableCommand {
             FileHandle.standardError.write(Data("nvmekit fuzz: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        defer { target.device.close() }
+        defer { TargetOptions.close(target.device) }
 
         if let replay {
             try runReplay(replay, runner)

@@ -104,7 +104,14 @@ struct IOCommand: ParsableCommand {
             var cfg = SimulatorConfiguration()
             cfg.nullIO = simNull
             cfg.namespaces = [NamespaceConfiguration(nsid: 1, blockCount: simBlocks)]
-            device = try SimulatedController(configuration: cfg, address: t == "sim" ? "sim0" : String(t.dropFirst(4)))
+            if t.hasPrefix("sim:") {
+                // The simulator's state file: what earlier invocations wrote is there (its namespaces replace
+                // --sim-blocks), and this run's writes are saved back.
+                let path = String(t.dropFirst(4))
+                device = try SimulatedController(stateFile: path, configuration: cfg, address: path)
+            } else {
+                device = try SimulatedController(configuration: cfg, address: "sim0")
+            }
         } else {
             var opts = target
             opts.target = t
@@ -187,23 +194,32 @@ struct IOCommand: ParsableCommand {
         }
 
         var store = IntegrityStore()
-        if let mapFile, let data = FileManager.default.contents(atPath: mapFile) {
-            guard let map = IntegrityMap(serialized: [UInt8](data)) else {
-                printError("\(mapFile) is not an integrity map written by nvmekit io: delete it to start afresh"); throw ExitCode(2)
+        if let mapFile, FileManager.default.fileExists(atPath: mapFile) {
+            // The map must describe this device's namespace (serial, NSID, NSZE, LBA format); checked before the
+            // map is allocated.
+            let c0 = controllers[0]
+            do {
+                guard let ns = c0.namespaces.first(where: { $0.nsid == nsid }) else { throw ExitCode(2) }   // reported above
+                let map = try IntegrityMap(contentsOf: mapFile, expecting: NamespaceIdentity(controller: c0, namespace: ns))
+                store[c0.device.address, map.nsid] = map
+            } catch {
+                printError("\(error)"); throw ExitCode(2)
             }
-            store[controllers[0].device.address, map.nsid] = map
         }
         var line = ProgressLine()
-        let result: WorkloadResult
+        let outcome: Result<WorkloadResult, any Error>
         do {
-            result = try workload.run(integrity: &store, progress: noProgress ? nil : { line.report($0) })
+            outcome = .success(try workload.run(integrity: &store, progress: noProgress ? nil : { line.report($0) }))
         } catch {
-            line.finish()
-            printError("\(error)"); throw ExitCode(2)
+            outcome = .failure(error)
         }
-        if !noProgress { line.finish() }
-        if let mapFile, let map = store[controllers[0].device.address, nsid] {
-            try Data(map.serialized()).write(to: URL(fileURLWithPath: mapFile))
+        line.finish()
+        // Whatever the outcome, what was written is recorded: the map and the simulator's state file.
+        let saveFailed = !persist(store: store, controllers: controllers)
+        let result: WorkloadResult
+        switch outcome {
+        case .success(let r): result = r
+        case .failure(let error): printError("\(error)"); throw ExitCode(2)
         }
         if json { print(result.json()) }
         if json { printError(result.summary()) } else { print(result.summary()) }
@@ -229,5 +245,19 @@ struct IOCommand: ParsableCommand {
         if result.mismatchCount > 0 { throw ExitCode(3) }
         if t.errors > 0 || (t.stopReason != nil && t.timeouts == 0) { throw ExitCode(4) }
         if t.timeouts > 0 { throw ExitCode(Self.timeoutExitCode) }
+        if saveFailed { throw ExitCode(2) }
+    }
+
+    /// Saves the integrity map (`--map-file`) and every simulator state file; prints one line per failure and
+    /// returns false when anything could not be saved.
+    func persist(store: IntegrityStore, controllers: [Controller]) -> Bool {
+        var ok = true
+        if let mapFile, let c0 = controllers.first, let map = store[c0.device.address, nsid] {
+            do { try map.write(atomicallyTo: mapFile) } catch { printError("\(error)"); ok = false }
+        }
+        for c in controllers {
+            if let failure = TargetOptions.saveState(of: c.device) { printError(failure); ok = false }
+        }
+        return ok
     }
 }

@@ -63,12 +63,12 @@ struct TargetOptions: ParsableArguments {
         return .msix
     }
 
-    /// Opens the device the options name.
-    func openDevice() throws -> any NVMeDevice {
+    /// Opens the device the options name. With `sim:FILE` the simulator's namespaces, data, firmware slots and SMART
+    /// counters come from FILE (the simulator's own state file format; see `SimulatedController(stateFile:)`).
+    func openDevice(configuration: SimulatorConfiguration = SimulatorConfiguration()) throws -> any NVMeDevice {
         if isSimulator {
-            let sim = try SimulatedController()
-            if let stateFile { try SimulatorStateFile.load(stateFile, into: sim) }
-            return sim
+            if let stateFile { return try SimulatedController(stateFile: stateFile, configuration: configuration) }
+            return try SimulatedController(configuration: configuration)
         }
         guard let be = DeviceBackend(rawValue: resolvedBackend) else {
             throw ValidationError("unknown backend '\(resolvedBackend)': use --backend vfio, noiommu or uio")
@@ -96,13 +96,34 @@ struct TargetOptions: ParsableArguments {
         return c
     }
 
-    /// Saves the command log (for `nvmekit cmdlog`) and the simulator state, then closes the controller.
+    /// Saves the command log (for `nvmekit cmdlog`) and the simulator state, then closes the controller. A state
+    /// file that cannot be saved is reported in one line and the process exits non-zero (`finish` runs in `defer`,
+    /// where it cannot throw).
     func finish(_ c: Controller) {
         CommandLogFile.save(c, target: resolvedTarget)
-        if let stateFile, let sim = c.device as? SimulatedController {
-            try? SimulatorStateFile.save(stateFile, from: sim, log: c.commandLog)
-        }
+        let failure = Self.saveState(of: c.device)
         c.close()
+        if let failure {
+            printError(failure)
+            Self.exit(withError: ExitCode(2))
+        }
+    }
+
+    /// Saves the simulator's state file and closes `device`; as `finish`, a failure to save exits non-zero.
+    static func close(_ device: any NVMeDevice) {
+        let failure = saveState(of: device)
+        device.close()
+        if let failure {
+            printError(failure)
+            exit(withError: ExitCode(2))
+        }
+    }
+
+    /// Saves a simulator's state file (nothing for other devices or without a state file); the one-line error when
+    /// it fails. An unchanged state leaves the file untouched.
+    static func saveState(of device: any NVMeDevice) -> String? {
+        guard let sim = device as? SimulatedController, sim.stateFile != nil else { return nil }
+        do { try sim.saveState(); return nil } catch { return "\(error)" }
     }
 }
 
@@ -119,54 +140,6 @@ enum CommandLogFile {
         try? FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent,
                                                  withIntermediateDirectories: true)
         try? CommandLog.json(c.commandLog).write(toFile: p, atomically: true, encoding: .utf8)
-    }
-}
-
-/// Persists the blocks a session wrote to the simulated controller, so `--target sim:FILE` behaves like one disk
-/// across invocations. Format: JSON `[{"nsid":1,"lba":0,"hex":"..."}]`.
-enum SimulatorStateFile {
-    struct Record: Codable { var nsid: UInt32; var lba: UInt64; var hex: String }
-
-    static func load(_ path: String, into sim: SimulatedController) throws {
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            for r in try JSONDecoder().decode([Record].self, from: data) {
-                sim.writeBlocks(nsid: r.nsid, lba: r.lba, data: fromHex(r.hex))
-            }
-        } catch {
-            throw ValidationError("cannot read simulator state file \(path) (\(error)): delete it to start with an empty disk")
-        }
-    }
-
-    static func save(_ path: String, from sim: SimulatedController, log: [CommandLog.Entry]) throws {
-        var blocks: Set<[UInt64]> = []
-        if let data = try? Data(contentsOf: URL(fileURLWithPath: path)),
-           let old = try? JSONDecoder().decode([Record].self, from: data) {
-            for r in old { blocks.insert([UInt64(r.nsid), r.lba]) }
-        }
-        for e in log where e.qid != 0 && e.sqe.opc == IOOpcode.write.rawValue && e.cqe.status.isSuccess && e.origin == .device {
-            let slba = UInt64(e.sqe.cdw10) | UInt64(e.sqe.cdw11) << 32
-            let n = Int(e.sqe.cdw12 & 0xFFFF) + 1
-            for i in 0..<min(n, 4096) { blocks.insert([UInt64(e.sqe.nsid), slba + UInt64(i)]) }
-        }
-        var out: [Record] = []
-        for b in blocks.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            if let bytes = sim.readBlocks(nsid: UInt32(b[0]), lba: b[1], count: 1) {
-                out.append(Record(nsid: UInt32(b[0]), lba: b[1], hex: toHex(bytes)))
-            }
-        }
-        try JSONEncoder().encode(out).write(to: URL(fileURLWithPath: path))
-    }
-
-    static func toHex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
-    static func fromHex(_ s: String) -> [UInt8] {
-        var out: [UInt8] = []; out.reserveCapacity(s.count / 2)
-        var i = s.startIndex
-        while i < s.endIndex, let j = s.index(i, offsetBy: 2, limitedBy: s.endIndex) {
-            out.append(UInt8(s[i..<j], radix: 16) ?? 0); i = j
-        }
-        return out
     }
 }
 

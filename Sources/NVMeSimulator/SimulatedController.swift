@@ -23,6 +23,8 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
     /// Where namespaces, firmware slots and SMART counters persist between processes, if anywhere.
     public let stateFile: String?
     let state: Mutex<ControllerState>
+    /// Fingerprint of the state as loaded from or last written to `stateFile` (nil: the file does not exist yet).
+    private let savedFingerprint: Mutex<UInt64?>
     private var registerSpace: SimulatedRegisterSpace!
     private let modeState: Mutex<(mode: ExecutionMode, poller: SimulatorThread?, clock: SimulatorThread?)>
     private let running = Atomic<Bool>(true)
@@ -56,7 +58,12 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
         self.memory = mem
         simulatedInterrupts = EventInterruptSource(kind: .msix, supportedVectors: configuration.interruptVectors)
         var initial = ControllerState(configuration: configuration, bus: BusMemory(space: mem))
-        if let path = stateFile, let bytes = try StateFile.load(path) { try initial.decodeState(bytes, path: path) }
+        var fingerprint: UInt64? = nil
+        if let path = stateFile, let bytes = try StateFile.load(path) {
+            try initial.decodeState(bytes, path: path)
+            fingerprint = StateFile.fingerprint(initial.encodeState())
+        }
+        savedFingerprint = Mutex(fingerprint)
         state = Mutex(initial)
         modeState = Mutex((configuration.executionMode, nil, nil))
         let fd = nvmekit_eventfd_create(1)
@@ -95,8 +102,10 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
         try? saveState()
     }
 
-    /// Writes namespaces, firmware slots and SMART counters to `stateFile` (nothing without one). A sanitize still
-    /// running completes first.
+    /// Writes namespaces, firmware slots and SMART counters to `stateFile` (nothing without one), atomically
+    /// (temporary file, fsync, rename, fsync of the directory). A sanitize still running completes first. When
+    /// nothing changed since the file was loaded or last saved, the file is left untouched (byte for byte: the
+    /// power cycle this process counted at start is not recorded by itself).
     public func saveState() throws {
         guard let path = stateFile else { return }
         let bytes = withState { s -> [UInt8] in
@@ -104,7 +113,10 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
             if s.sanitize.inProgress { s.finishSanitize() }
             return s.encodeState()
         }
+        let fingerprint = StateFile.fingerprint(bytes)
+        if savedFingerprint.withLock({ $0 }) == fingerprint { return }
         try StateFile.save(bytes, to: path)
+        savedFingerprint.withLock { $0 = fingerprint }
     }
 
     // MARK: Execution

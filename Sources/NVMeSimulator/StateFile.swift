@@ -8,9 +8,15 @@ import NVMePlatform
 /// The persistent part of a simulated controller — namespaces (layout, data, metadata, zones, uncorrectable
 /// blocks), firmware slots and SMART counters — in a small binary file, so that several `nvmekit --target sim:FILE`
 /// invocations see the same device. Registers and queues are not saved: every process starts with a controller
-/// fresh out of a power cycle.
+/// fresh out of a power cycle. Every field is range-checked on load, before anything sized by the file is built.
 enum StateFile {
     static let magic: [UInt8] = Array("NVMKSIM1".utf8)
+    // Limits a state file must respect (beyond them it is damaged, not a device to build).
+    static let maxNamespaces = 1024
+    static let maxLBAFormats = 64
+    static let maxZones = 1 << 20
+    /// Namespace capacity in bytes (NSZE x data size).
+    static let maxNamespaceBytes: UInt64 = 1 << 60
 
     static func load(_ path: String) throws -> [UInt8]? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
@@ -22,13 +28,21 @@ enum StateFile {
         }
     }
 
+    /// Writes atomically: temporary file in the same directory, fsync, rename, fsync of the directory.
     static func save(_ bytes: [UInt8], to path: String) throws {
         do {
-            try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try AtomicFile.write(bytes, to: path)
         } catch {
             throw PlatformError.unsupported("cannot write simulator state file \(path): \(error) — pick a writable "
                                             + "path, e.g. --target sim:/tmp/nvmekit-sim.state")
         }
+    }
+
+    /// FNV-1a of the encoded state: what was loaded or last saved, so an unchanged state is not rewritten.
+    static func fingerprint(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        return h ^ UInt64(bytes.count)
     }
 }
 
@@ -103,24 +117,53 @@ extension ControllerState {
 
     mutating func decodeState(_ bytes: [UInt8], path: String) throws {
         var r = StateReader(bytes: bytes, path: path)
-        guard Array(try r.take(StateFile.magic.count)) == StateFile.magic else { throw r.damaged("not a simulator state file") }
+        if bytes.first == UInt8(ascii: "[") {
+            throw PlatformError.unsupported("simulator state file \(path) is in the JSON block-list format of an older "
+                                            + "nvmekit, which is no longer read — delete it to start from a fresh device: rm \(path)")
+        }
+        guard bytes.count >= StateFile.magic.count, Array(try r.take(StateFile.magic.count)) == StateFile.magic else {
+            r.pos = 0
+            throw r.damaged("not a simulator state file: no NVMKSIM1 magic")
+        }
         var loaded: [UInt32: SimNamespace] = [:]
-        for _ in 0..<(try r.u32()) {
+        let nsCount = try r.u32()
+        guard nsCount <= StateFile.maxNamespaces else { throw r.damaged("\(nsCount) namespaces, at most \(StateFile.maxNamespaces)") }
+        for _ in 0..<nsCount {
             let nsid = try r.u32(), blocks = try r.u64(), fi = Int(try r.u32())
+            guard nsid != 0, nsid != 0xFFFF_FFFF, loaded[nsid] == nil else { throw r.damaged("NSID \(nsid) (zero, broadcast or repeated)") }
             let ext = try r.u8() != 0, attached = try r.u8() != 0
             var formats: [NamespaceConfiguration.LBAFormat] = []
-            for _ in 0..<(try r.u32()) {
+            let formatCount = try r.u32()
+            guard formatCount >= 1, formatCount <= StateFile.maxLBAFormats else {
+                throw r.damaged("namespace \(nsid) has \(formatCount) LBA formats, expected 1...\(StateFile.maxLBAFormats)")
+            }
+            for _ in 0..<formatCount {
                 let ds = Int(try r.u32()), ms = Int(try r.u32())
-                guard ds >= 512, ds & (ds - 1) == 0 else { throw r.damaged("LBA data size \(ds)") }
+                guard ds >= 512, ds <= 1 << 16, ds & (ds - 1) == 0 else { throw r.damaged("LBA data size \(ds), expected a power of two within 512...65536") }
+                guard ms <= 0xFFFF else { throw r.damaged("metadata size \(ms), at most 65535") }
                 formats.append(.init(dataSize: ds, metadataSize: ms))
             }
-            guard fi < formats.count else { throw r.damaged("format index \(fi)") }
+            guard fi < formats.count else { throw r.damaged("format index \(fi) of \(formats.count) formats") }
+            let ds = UInt64(formats[fi].dataSize), ms = UInt64(formats[fi].metadataSize)
+            guard blocks >= 1, blocks <= StateFile.maxNamespaceBytes / ds else {
+                throw r.damaged("namespace \(nsid) NSZE \(blocks): expected 1...\(StateFile.maxNamespaceBytes / ds) blocks of \(ds) bytes")
+            }
             var zoned: NamespaceConfiguration.ZoneConfiguration?
             var zoneStates: [(UInt64, UInt8)] = []
             if try r.u8() != 0 {
                 let size = try r.u64(), cap = try r.u64(), mo = try r.u32(), ma = try r.u32()
+                guard size >= 1, size <= blocks, cap >= 1, cap <= size, blocks / size <= UInt64(StateFile.maxZones) else {
+                    throw r.damaged("namespace \(nsid) zone size \(size) / capacity \(cap) for \(blocks) blocks (at most \(StateFile.maxZones) zones)")
+                }
                 zoned = .init(zoneSize: size, zoneCapacity: cap, maxOpen: mo, maxActive: ma)
-                for _ in 0..<(try r.u32()) { zoneStates.append((try r.u64(), try r.u8())) }
+                let count = try r.u32()
+                guard UInt64(count) == blocks / size else { throw r.damaged("\(count) zone states for \(blocks / size) zones") }
+                for z in 0..<UInt64(count) {
+                    let wp = try r.u64(), st = try r.u8()
+                    guard ZoneState(rawValue: st) != nil else { throw r.damaged("zone \(z) state \(st)") }
+                    guard wp >= z * size, wp <= z * size + cap else { throw r.damaged("zone \(z) write pointer \(wp) outside the zone") }
+                    zoneStates.append((wp, st))
+                }
             }
             var ns = SimNamespace(configuration: NamespaceConfiguration(
                 nsid: nsid, blockCount: blocks, formatIndex: fi, lbaFormats: formats, extendedMetadata: ext,
@@ -129,10 +172,17 @@ extension ControllerState {
                 ns.zones[i].writePointer = wp
                 ns.zones[i].state = ZoneState(rawValue: st) ?? .offline
             }
-            for _ in 0..<(try r.u32()) { ns.uncorrectable.insert(try r.u64()) }
-            for k in 0..<2 {
+            for _ in 0..<(try r.u32()) {
+                let lba = try r.u64()
+                guard lba < blocks else { throw r.damaged("uncorrectable LBA \(lba) past NSZE \(blocks)") }
+                ns.uncorrectable.insert(lba)
+            }
+            for (k, perBlock) in [ds, ms].enumerated() {
+                let chunks = (blocks * perBlock + UInt64(SparseStorage.chunkSize) - 1) / UInt64(SparseStorage.chunkSize)
                 for _ in 0..<(try r.u32()) {
-                    let idx = try r.u64(), b = try r.blob()
+                    let idx = try r.u64()
+                    guard idx < chunks else { throw r.damaged("\(k == 0 ? "data" : "metadata") chunk \(idx) past the namespace's \(chunks) chunks") }
+                    let b = try r.blob()
                     guard b.count == SparseStorage.chunkSize else { throw r.damaged("chunk of \(b.count) bytes") }
                     if k == 0 { ns.data.setChunk(idx, b) } else { ns.metadata.setChunk(idx, b) }
                 }
@@ -140,18 +190,24 @@ extension ControllerState {
             loaded[nsid] = ns
         }
         var slots: [String?] = []
-        for _ in 0..<(try r.u32()) { let s = try r.string(); slots.append(s.isEmpty ? nil : s) }
+        let slotCount = try r.u32()
+        guard slotCount <= 7 else { throw r.damaged("\(slotCount) firmware slots, at most 7") }
+        for _ in 0..<slotCount { let s = try r.string(); slots.append(s.isEmpty ? nil : s) }
         let active = Int(try r.u32()), pending = Int(try r.u32())
         if !slots.isEmpty {
+            guard (1...slots.count).contains(active), (0...slots.count).contains(pending) else {
+                throw r.damaged("active firmware slot \(active) / pending \(pending) of \(slots.count) slots")
+            }
             firmware.slots = slots
-            firmware.active = (1...slots.count).contains(active) ? active : 1
+            firmware.active = active
             firmware.pendingActivation = pending == 0 ? nil : pending
         }
-        smart.powerCycles = try r.u64() + 1
+        smart.powerCycles = try r.u64() &+ 1
         smart.hostReadCommands = try r.u64(); smart.hostWriteCommands = try r.u64()
         smart.bytesRead = try r.u64(); smart.bytesWritten = try r.u64(); smart.mediaErrors = try r.u64()
         smart.recomputeDataUnits()
         sanitize.status = try r.u8()
+        guard r.pos == bytes.count else { throw r.damaged("\(bytes.count - r.pos) bytes after the end of the state") }
         namespaces = loaded
         // A new process is a power cycle: a pending firmware image becomes active.
         firmware.activatePendingOnReset(subsystem: true)

@@ -150,7 +150,9 @@ public final class IOWorker: @unchecked Sendable {
         var slba: UInt64 = 0
         var blocks: Int = 0
         var slot: Int = 0
-        var generation: UInt32 = 0
+        var generation: UInt64 = 0
+        /// For a Flush: the map's `flushMark` when it was submitted.
+        var flushMark: UInt64 = 0
         /// The range was busy when submitted (do not verify).
         var unverifiable = false
         var submitTicks: UInt64 = 0
@@ -173,7 +175,7 @@ public final class IOWorker: @unchecked Sendable {
     let trackBusy: Bool
     let regionStart: UInt64
     let regionEnd: UInt64
-    @exclusivity(unchecked) var generation: UInt32
+    @exclusivity(unchecked) var generation: UInt64
 
     @exclusivity(unchecked) var sizeTable: WeightedTable<Int>
     @exclusivity(unchecked) var opTable: WeightedTable<WorkloadOperation>
@@ -498,6 +500,10 @@ public final class IOWorker: @unchecked Sendable {
         sched_yield()
     }
 
+    /// The controller lost its volatile write cache (power cycle): writes not yet flushed become ambiguous. Call
+    /// only while the worker is not running or is paused for the reset (the coordinator does).
+    public func recordPowerLoss() { map?.recordPowerLoss() }
+
     func settleAborted(_ cid: Int) {
         let ctx = contexts[cid]
         if map != nil, ctx.op.modifies {
@@ -551,6 +557,9 @@ public final class IOWorker: @unchecked Sendable {
         case .trim: sqe = .datasetManagement(nsid: c.nsid, nr: 0, attributes: .ad)
         }
         let gen = generation
+        // The map holds generations up to IntegrityMap.maxGeneration: past it the worker stops writing rather
+        // than reuse a generation.
+        if op == .write && map != nil && gen > IntegrityMap.maxGeneration { stopRequested = true; return false }
         if op.transfersData {
             guard let s = freeSlots.popLast() else { return false }
             slot = s
@@ -589,6 +598,7 @@ public final class IOWorker: @unchecked Sendable {
         contexts[i].blocks = blocks
         contexts[i].slot = slot
         contexts[i].generation = gen
+        contexts[i].flushMark = op == .flush ? map?.flushMark ?? 0 : 0
         contexts[i].unverifiable = false
         if trackBusy && op.hasRange {
             let s = Int(slba - regionStart)
@@ -666,7 +676,8 @@ public final class IOWorker: @unchecked Sendable {
                 result.verifiedBlocks &+= UInt64(ctx.blocks)
             case .trim: map?.recordDeallocate(slba: ctx.slba, blocks: ctx.blocks)
             case .writeZeroes: map?.recordZeroes(slba: ctx.slba, blocks: ctx.blocks)
-            case .flush, .verify: break
+            case .flush: map?.recordFlush(upTo: ctx.flushMark)
+            case .verify: break
             }
         } else {
             if completion.origin == .device { result.errors &+= 1 } else { result.abortedByReset &+= 1 }

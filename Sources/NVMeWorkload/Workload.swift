@@ -14,6 +14,25 @@ public struct IntegrityStore: Sendable {
         get { maps[Self.key(controller: controller, nsid: nsid)] }
         set { maps[Self.key(controller: controller, nsid: nsid)] = newValue }
     }
+
+    /// `controller` lost power outside a workload (e.g. a harness power-cycled it between runs): in each of its
+    /// maps, writes not yet flushed from a volatile write cache become old-or-new (`IntegrityMap.recordPowerLoss`).
+    public mutating func recordPowerLoss(controller: String) {
+        for k in maps.keys where k.hasPrefix(controller + "/ns") { maps[k]?.recordPowerLoss() }
+    }
+}
+
+extension NamespaceIdentity {
+    /// The identity of `namespace` on `controller` (serial from its Identify Controller data, empty without it).
+    public init(controller: Controller, namespace ns: Namespace) {
+        var serial = ""
+        if controller.identifyData.count >= 24 {
+            serial = String(decoding: controller.identifyData[4..<24], as: UTF8.self)
+            while serial.hasSuffix(" ") || serial.hasSuffix("\0") { serial.removeLast() }
+        }
+        let lbads = UInt8(truncatingIfNeeded: ns.blockSize > 0 ? ns.blockSize.trailingZeroBitCount : 0)
+        self.init(serial: serial, nsid: ns.nsid, nsze: ns.blockCount, lbads: lbads, ms: UInt16(truncatingIfNeeded: ns.metadataSize))
+    }
 }
 
 /// A reset the workload performs while its workers have IO in flight.
@@ -129,11 +148,19 @@ public final class Workload: @unchecked Sendable {
             var map: IntegrityMap? = nil
             if cfg.verify {
                 let start = cfg.regionStart, end = cfg.regionEnd ?? ns.blockCount
+                let identity = NamespaceIdentity(controller: c, namespace: ns)
                 var whole = integrity[c.device.address, ns.nsid]
-                    ?? IntegrityMap(nsid: ns.nsid, blockSize: ns.blockSize, blockCount: Int(ns.blockCount))
-                if whole.blockCount != Int(ns.blockCount) || whole.blockSize != ns.blockSize {
-                    whole = IntegrityMap(nsid: ns.nsid, blockSize: ns.blockSize, blockCount: Int(ns.blockCount))
+                    ?? IntegrityMap(identity: identity)
+                // A map of another device or geometry is not silently replaced: the caller decides.
+                if let id = whole.identity, id != identity {
+                    throw WorkloadError.configuration("\(cfg.name): the integrity map for \(c.device.address) namespace \(ns.nsid) describes \(id), but the namespace is now \(identity): start from a new IntegrityStore (or remove the map) after a format or a device change")
                 }
+                if whole.blockCount != Int(ns.blockCount) || whole.blockSize != ns.blockSize || whole.firstLBA != 0 {
+                    throw WorkloadError.configuration("\(cfg.name): the integrity map for \(c.device.address) namespace \(ns.nsid) covers \(whole.blockCount) blocks of \(whole.blockSize) bytes from LBA \(whole.firstLBA), but the namespace has \(ns.blockCount) blocks of \(ns.blockSize) bytes: start from a new IntegrityStore after a format")
+                }
+                whole.identity = identity
+                whole.deallocatedReads = DeallocatedReadBehaviour(dlfeat: ns.dlfeat)
+                whole.volatileWriteCache = Self.volatileWriteCacheEnabled(c)
                 integrity[c.device.address, ns.nsid] = whole
                 map = whole.subrange(slba: start, blocks: Int(end - start))
             }
@@ -197,6 +224,10 @@ public final class Workload: @unchecked Sendable {
                         // not (it may lack the createIOQueues step, as `nvmekit io`'s does), so IO goes on.
                         for (qc, qp) in created where qc === c { try c.recreateIOQueuePair(qp) }
                     } catch { resetError = error; for m in controls { m.requestStop() } }
+                    if r.kind == .powerCycle {
+                        // The workers are paused (or done): their maps are not being touched.
+                        for i in jobs.indices where jobs[i].controller === c { workers[i].recordPowerLoss() }
+                    }
                     for m in mine { m.resume() }
                 }
             }
@@ -217,12 +248,20 @@ public final class Workload: @unchecked Sendable {
         for (i, w) in workers.enumerated() {
             guard let m = w.map else { continue }
             let c = jobs[i].controller
-            integrity[c.device.address, m.nsid]?.merge(m)
+            integrity[c.device.address, m.nsid]?.replaceRange(with: m)
         }
         if let resetError { throw WorkloadError.reset(controller: controllers.first?.device.address ?? "", resetError) }
         var config: [String: String] = [:]
         for (i, j) in jobs.enumerated() { config["worker\(i)"] = j.configuration.summary + " on \(j.controller.device.address)" }
         return WorkloadResult(workers: all, configuration: config)
+    }
+
+    /// Identify Controller VWC bit 0 (a volatile write cache is present) and Get Features Volatile Write Cache
+    /// (06h) bit 0 WCE (it is enabled). Without Identify data the cache is assumed absent.
+    public static func volatileWriteCacheEnabled(_ c: Controller) -> Bool {
+        guard c.identifyData.count > 525, c.identifyData[525] & 1 != 0 else { return false }
+        let r = c.adminCommand(DriverCommand.getFeatures(fid: 0x06))
+        return r.isSuccess && r.dw0 & 1 != 0
     }
 
     /// Verified workers that modify data must own their LBAs: overlapping regions on one namespace are refused.

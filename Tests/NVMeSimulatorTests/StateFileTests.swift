@@ -60,6 +60,87 @@ struct StateFileTests {
         }
     }
 
+    /// A state file with LBAs 77-78 written.
+    func writtenStateFile() throws -> String {
+        let path = tempPath()
+        let sim = try SimulatedController(stateFile: path)
+        let host = TestHost(sim: sim)
+        try host.enable()
+        try host.createIOQueuePair(qid: 1, entries: 8)
+        let buf = try host.region(4096)
+        buf.copyBytes(from: pattern(1024, seed: 11), to: 0)
+        #expect(host.run(TestHost.rw(.write, slba: 77, blocks: 2, prp1: buf.busAddress()), qid: 1)?.status == .success)
+        try sim.saveState()
+        sim.close()
+        return path
+    }
+
+    @Test("a process that only reads (Identify, Get Log Page, Get Features) leaves the state file byte for byte unchanged")
+    func readOnlyUseLeavesTheFileUnchanged() throws {
+        let path = try writtenStateFile()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let sim = try SimulatedController(stateFile: path)
+        let host = TestHost(sim: sim)
+        try host.enable()
+        let buf = try host.region(4096)
+        #expect(host.run(TestHost.identify(cns: 1, buffer: buf))?.status == .success)
+        #expect(host.run(TestHost.getLogPage(lid: 0x02, bytes: 512, buffer: buf))?.status == .success)
+        try sim.saveState()
+        sim.close()
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+    @Test("the old JSON block-list state file is refused with a message saying so")
+    func oldJSONFormatIsRefused() throws {
+        let path = tempPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data(#"[{"nsid":1,"lba":0,"hex":"00"}]"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect {
+            _ = try SimulatedController(stateFile: path)
+        } throws: { e in "\(e)".contains("older nvmekit") && "\(e)".contains("rm \(path)") }
+    }
+
+    /// Offsets into a state file with one namespace (magic, count, then the namespace's fields).
+    static let nszeOffset = 8 + 4 + 4
+
+    @Test("truncated, out-of-range and trailing-garbage state files are refused naming the field, before building the device")
+    func malformedStateFilesAreRefused() throws {
+        let path = try writtenStateFile()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let good = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        func refusal(_ bytes: [UInt8]) -> String? {
+            do {
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+                let sim = try SimulatedController(stateFile: path)
+                sim.close()
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(refusal(good) == nil)
+        #expect(refusal(Array(good.prefix(good.count - 3)))?.contains("truncated") == true)
+        #expect(refusal(Array(good.prefix(20)))?.contains("truncated") == true)
+        #expect(refusal(good + [1, 2, 3])?.contains("3 bytes after the end") == true)
+        var huge = good
+        for i in 0..<8 { huge[Self.nszeOffset + i] = UInt8(truncatingIfNeeded: (UInt64(1) << 62) >> (8 * UInt64(i))) }
+        #expect(refusal(huge)?.contains("NSZE \(UInt64(1) << 62)") == true)
+        var nsCount = good
+        nsCount[8] = 0xFF; nsCount[9] = 0xFF; nsCount[10] = 0xFF; nsCount[11] = 0x7F
+        #expect(refusal(nsCount)?.contains("namespaces, at most") == true)
+        var fmt = good
+        fmt[Self.nszeOffset + 8] = 99       // format index
+        #expect(refusal(fmt)?.contains("format index 99") == true)
+    }
+
+    @Test("a state file that cannot be written is an error from saveState()")
+    func saveErrorsAreReported() throws {
+        let sim = try SimulatedController(stateFile: NSTemporaryDirectory() + "no-such-dir-\(UInt64.random(in: 0...UInt64.max))/sim.state")
+        #expect(throws: PlatformError.self) { try sim.saveState() }
+        sim.close()
+    }
+
     @Test("a missing state file starts from the configuration and is created on close")
     func createdOnClose() throws {
         let path = tempPath()

@@ -63,6 +63,73 @@ struct IOWorkerSimulatorTests {
         #expect(s.deallocated > 0 && s.zeroed > 0 && s.written > 0)
     }
 
+    @Test("workers continue past generation 2^32: stamps and map carry the full generation")
+    func generationsPast32BitsOnTheSimulator() throws {
+        let (sim, c) = try Self.open(blocks: 4096)
+        defer { c.close() }
+        let ns = try #require(c.namespaces.first)
+        var map = IntegrityMap(identity: NamespaceIdentity(controller: c, namespace: ns))
+        map.recordWrite(slba: 4000, blocks: 1, generation: (1 << 32) - 100)
+        var store = IntegrityStore()
+        store[c.device.address, 1] = map
+        _ = try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 400, random: 0, region: 0..<2048)).run(integrity: &store)
+        let r = try Workload(controller: c, configuration: Self.config(.readOnly, ios: 256, random: 0, region: 0..<2048)).run(integrity: &store)
+        #expect(r.mismatchCount == 0, "\(r.firstMismatch.map(String.init(describing:)) ?? "")")
+        #expect(r.total.verifiedBlocks == 2048)
+        let after = try #require(store[c.device.address, 1])
+        #expect(after.highestGeneration == (1 << 32) - 100 + 400)
+        guard case .written(let g) = after[2047] else { Issue.record("LBA 2047 is \(after[2047])"); return }
+        #expect(g > 1 << 32)
+        let block = try #require(sim.readBlocks(nsid: 1, lba: 2047, count: 1))
+        #expect(block == BlockStamp.expectedBlock(blockSize: 512, lba: 2047, generation: g))
+    }
+
+    @Test("with the simulator's volatile write cache (VWC present, Feature 06h on), writes stay unflushed until a Flush")
+    func flushesMakeWritesDurableInTheMap() throws {
+        let (_, c) = try Self.open(blocks: 4096)
+        defer { c.close() }
+        #expect(Workload.volatileWriteCacheEnabled(c))
+        var store = IntegrityStore()
+        _ = try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 64, random: 0, region: 0..<512)).run(integrity: &store)
+        #expect(store[c.device.address, 1]?.unflushedCount == 512)
+        let mix = try OperationMix.parse("flush:100")
+        _ = try Workload(controller: c, configuration: Self.config(mix, ios: 4, qd: 1, region: 0..<512)).run(integrity: &store)
+        #expect(store[c.device.address, 1]?.unflushedCount == 0)
+        // Written again and not flushed: a power cycle between runs leaves those LBAs old-or-new, the rest exact.
+        _ = try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 1, random: 0, region: 0..<512)).run(integrity: &store)
+        store.recordPowerLoss(controller: c.device.address)
+        let map = try #require(store[c.device.address, 1])
+        #expect(map.isAmbiguous(0) && map.alternative(of: 0) == .written(generation: 1))
+        #expect(!map.isAmbiguous(8) && map[8] == .written(generation: 2))
+        let r = try Workload(controller: c, configuration: Self.config(.readOnly, ios: 64, random: 0, region: 0..<512)).run(integrity: &store)
+        #expect(r.mismatchCount == 0 && r.total.verifiedBlocks == 512)
+    }
+
+    @Test("LBAs a worker forgot (unverifiable pattern) are forgotten in the store too, not left at their old stamp")
+    func forgottenLBAsReachTheStore() throws {
+        let (_, c) = try Self.open(blocks: 4096)
+        defer { c.close() }
+        var store = IntegrityStore()
+        _ = try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 64, random: 0, region: 0..<512)).run(integrity: &store)
+        var random = Self.config(.writeOnly, ios: 64, random: 0, region: 0..<512)
+        random.pattern = .random
+        _ = try Workload(controller: c, configuration: random).run(integrity: &store)
+        #expect(store[c.device.address, 1]?[0] == .unknown)
+        let r = try Workload(controller: c, configuration: Self.config(.readOnly, ios: 64, random: 0, region: 0..<512)).run(integrity: &store)
+        #expect(r.mismatchCount == 0, "\(r.firstMismatch.map(String.init(describing:)) ?? "")")
+    }
+
+    @Test("a stored map of another geometry is an error, not silently replaced")
+    func aMapOfAnotherGeometryIsRefused() throws {
+        let (_, c) = try Self.open(blocks: 4096)
+        defer { c.close() }
+        var store = IntegrityStore()
+        store[c.device.address, 1] = IntegrityMap(identity: NamespaceIdentity(serial: "OTHER", nsid: 1, nsze: 4096, lbads: 9, ms: 0))
+        #expect {
+            try Workload(controller: c, configuration: Self.config(.writeOnly, ios: 8, region: 0..<512)).run(integrity: &store)
+        } throws: { e in "\(e)".contains("OTHER") && "\(e)".contains(c.device.address) }
+    }
+
     @Test func aCorruptedLBAIsCaughtAndReportedWithItsSQEAndCQE() throws {
         let (sim, c) = try Self.open(blocks: 4096)
         defer { c.close() }

@@ -1,3 +1,4 @@
+import Foundation
 import NVMePlatform
 import NVMeWorkload
 import Testing
@@ -6,7 +7,7 @@ import Testing
 struct IntegrityTests {
     let allocator = HeapDMAAllocator()
 
-    func stamped(blocks: Int, blockSize: Int = 512, slba: UInt64, generation: UInt32) throws -> Buffer {
+    func stamped(blocks: Int, blockSize: Int = 512, slba: UInt64, generation: UInt64) throws -> Buffer {
         let b = try Buffer(count: blocks * blockSize, from: allocator)
         BlockStamp.stamp(b.region, offset: b.offset, blockSize: blockSize, slba: slba, blocks: blocks, generation: generation)
         return b
@@ -67,6 +68,7 @@ struct IntegrityTests {
 
     @Test func zeroedAndDeallocatedStatesAreTrackedAsSuch() throws {
         var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 64)
+        map.deallocatedReads = .zeroes
         map.recordWrite(slba: 0, blocks: 4, generation: 1)
         map.recordZeroes(slba: 0, blocks: 2)
         map.recordDeallocate(slba: 2, blocks: 2)
@@ -76,7 +78,7 @@ struct IntegrityTests {
         #expect(map.verify(zeroes, slba: 0, blocks: 4) == nil)
         let ones = try Buffer(count: 512, from: allocator)
         ones.fill(.ones)
-        #expect(map.verify(ones, slba: 2, blocks: 1) == nil, "a deallocated LBA may read as ones (DLFEAT 010b)")
+        #expect(map.verify(ones, slba: 2, blocks: 1)?.kind == .unexpectedOnes, "DLFEAT 001b: a deallocated LBA reads zeroes")
         let mFound = map.verify(ones, slba: 0, blocks: 1)
         let m = try #require(mFound)
         #expect(m.kind == .unexpectedOnes)
@@ -103,6 +105,7 @@ struct IntegrityTests {
 
     @Test func deallocatingAnLBAOfUnknownContentLeavesItUnknown() throws {
         var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 8)
+        map.deallocatedReads = .zeroes
         map.recordWrite(slba: 4, blocks: 1, generation: 3)
         map.recordDeallocate(slba: 3, blocks: 2)
         #expect(map[3] == .unknown, "old content nobody recorded may still read back")
@@ -125,6 +128,240 @@ struct IntegrityTests {
         #expect(restored == copy)
         #expect(restored.alternative(of: 101) == .written(generation: 9))
         #expect(IntegrityMap(serialized: [1, 2, 3]) == nil)
+    }
+
+    // MARK: Generations at every scale
+
+    @Test("generations past 2^31 and 2^32 stay distinct, exact and written (no wrap into zeroed or another generation)")
+    func generationsPast32BitsStayDistinct() throws {
+        var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 16)
+        let gens: [UInt64] = [0, (1 << 31) - 3, (1 << 31) - 2, 1 << 31, (1 << 32) - 1, 1 << 32, (1 << 32) + 1, (1 << 40) + 7,
+                              IntegrityMap.maxGeneration]
+        for (i, g) in gens.enumerated() { map.recordWrite(slba: UInt64(i), blocks: 1, generation: g) }
+        for (i, g) in gens.enumerated() {
+            #expect(map[UInt64(i)] == .written(generation: g), "generation \(g)")
+            let b = try stamped(blocks: 1, slba: UInt64(i), generation: g)
+            guard case .stamped(let h) = BlockStamp.inspect(b.region, offset: 0, blockSize: 512, index: 0) else {
+                Issue.record("generation \(g) is not recognised as stamped"); continue
+            }
+            #expect(h.generation == g)
+            #expect(map.verify(b, slba: UInt64(i), blocks: 1) == nil, "generation \(g) verifies")
+        }
+        #expect(map.highestGeneration == IntegrityMap.maxGeneration)
+        // A block of generation 1 where 2^32 + 1 is expected is a lost write, not a match modulo 2^32.
+        let old = try stamped(blocks: 1, slba: 6, generation: 1)
+        let found = map.verify(old, slba: 6, blocks: 1)
+        let m = try #require(found)
+        #expect(m.kind == .staleGeneration(expected: (1 << 32) + 1, found: 1))
+        // Beyond what the map holds a write is recorded as unknown, never as another state.
+        map.recordWrite(slba: 15, blocks: 1, generation: IntegrityMap.maxGeneration + 1)
+        #expect(map[15] == .unknown)
+        let restored = try IntegrityMap(validating: map.serialized())
+        #expect(restored == map)
+        #expect(restored[5] == .written(generation: 1 << 32))
+    }
+
+    // MARK: Map files
+
+    static let identity = NamespaceIdentity(serial: "NVMEKIT0", nsid: 1, nsze: 4096, lbads: 9, ms: 0)
+
+    func tempPath(_ tag: String) -> String {
+        NSTemporaryDirectory() + "nvmekit-map-\(tag)-\(UInt64.random(in: 0...UInt64.max)).map"
+    }
+
+    func sampleMap() -> IntegrityMap {
+        var map = IntegrityMap(identity: Self.identity)
+        map.recordWrite(slba: 10, blocks: 20, generation: 3)
+        map.recordInterrupted(slba: 12, blocks: 1, interrupted: .written(generation: 4))
+        return map
+    }
+
+    @Test("a map file of another serial, NSID, NSZE, LBADS or MS is refused with both identities named")
+    func mapOfAnotherNamespaceIsRefused() throws {
+        let path = tempPath("other")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try sampleMap().write(atomicallyTo: path)
+        #expect(try IntegrityMap(contentsOf: path, expecting: Self.identity) == sampleMap())
+        var others: [NamespaceIdentity] = []
+        var o = Self.identity; o.serial = "NVMEKIT1"; others.append(o)
+        o = Self.identity; o.nsid = 2; others.append(o)
+        o = Self.identity; o.nsze = 8192; others.append(o)
+        o = Self.identity; o.lbads = 12; others.append(o)
+        o = Self.identity; o.ms = 8; others.append(o)
+        for other in others {
+            #expect {
+                try IntegrityMap(contentsOf: path, expecting: other)
+            } throws: { e in
+                guard case IntegrityMapFileError.otherNamespace(_, let file, let device) = e else { return false }
+                let text = "\(e)"
+                return file == Self.identity && device == other && text.contains(Self.identity.description)
+                    && text.contains(other.description)
+            }
+        }
+    }
+
+    @Test("a header claiming 2^39 LBAs is refused from its size before the map is allocated")
+    func hugeHeaderIsRefusedWithoutAllocating() throws {
+        var bytes = sampleMap().serialized()
+        func put64(_ v: UInt64, at o: Int) { for i in 0..<8 { bytes[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) } }
+        put64(1 << 39, at: 40)      // NSZE
+        put64(1 << 39, at: 72)      // LBAs in the map
+        #expect {
+            try IntegrityMap(validating: bytes)
+        } throws: { e in
+            guard case IntegrityMapFileError.malformed(_, let reason) = e else { return false }
+            return reason.contains("truncated") && reason.contains("\(1 << 39) LBAs")
+        }
+        put64(1 << 62, at: 72)
+        #expect(throws: IntegrityMapFileError.self) { try IntegrityMap(validating: bytes) }
+    }
+
+    @Test("truncated, extended, garbage and version-1 map files are refused with what is wrong")
+    func damagedMapFilesAreRefused() throws {
+        let good = sampleMap().serialized()
+        func reason(_ b: [UInt8]) -> String? {
+            do { _ = try IntegrityMap(validating: b); return nil } catch { return "\(error)" }
+        }
+        #expect(reason(good) == nil)
+        #expect(reason(Array(good.dropLast(5)))?.contains("truncated") == true)
+        #expect(reason(Array(good.prefix(60)))?.contains("truncated header") == true)
+        #expect(reason(good + [0])?.contains("trailing data") == true)
+        #expect(reason(Array("hello, world".utf8))?.contains("not an integrity map") == true)
+        #expect(reason([])?.contains("not an integrity map") == true)
+        // Version 1: "NVKM" then the NSID.
+        let v1: [UInt8] = [0x4E, 0x56, 0x4B, 0x4D, 1, 0, 0, 0, 0, 2, 0, 0] + [UInt8](repeating: 0, count: 40)
+        let old = try #require(reason(v1))
+        #expect(old.contains("version 1") && old.contains("delete it"))
+        var future = good; future[8] = 3
+        #expect(reason(future)?.contains("version 3") == true)
+        var wrongGen = good; wrongGen[80] = 1   // highest generation 1, below the LBAs' 3 and 4
+        #expect(reason(wrongGen)?.contains("above the highest generation") == true)
+    }
+
+    @Test("an atomic write that fails leaves the old file intact and no temporary file behind")
+    func failedAtomicWriteKeepsTheOldFile() throws {
+        let dir = NSTemporaryDirectory() + "nvmekit-atomic-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/run.map"
+        try sampleMap().write(atomicallyTo: path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        struct Injected: Error {}
+        var bigger = sampleMap(); bigger.recordWrite(slba: 100, blocks: 100, generation: 9)
+        #expect(throws: Injected.self) {
+            try AtomicFile.write(bigger.serialized(), to: path, beforeRename: { throw Injected() })
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["run.map"])
+        #expect(throws: IntegrityMapFileError.self) { try bigger.write(atomicallyTo: dir + "/missing-dir/run.map") }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+
+    // MARK: DLFEAT
+
+    func trimmedMap(_ behaviour: DeallocatedReadBehaviour) -> IntegrityMap {
+        var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 16)
+        map.deallocatedReads = behaviour
+        map.recordWrite(slba: 0, blocks: 8, generation: 5)
+        map.recordDeallocate(slba: 0, blocks: 8)
+        return map
+    }
+
+    func content(_ kind: String, lba: UInt64) throws -> Buffer {
+        let b = try Buffer(count: 512, from: allocator)
+        switch kind {
+        case "zeroes": b.fill(.zeroes)
+        case "ones": b.fill(.ones)
+        case "old": BlockStamp.stamp(b.region, offset: 0, blockSize: 512, slba: lba, blocks: 1, generation: 5)
+        default: b.fill(.random(seed: lba))
+        }
+        return b
+    }
+
+    @Test("DLFEAT 001b: a trimmed LBA reads zeroes (or its old data: deallocation is optional), never ones")
+    func dlfeatZeroes() throws {
+        var map = trimmedMap(DeallocatedReadBehaviour(dlfeat: 0x09))
+        #expect(map.verify(try content("zeroes", lba: 0), slba: 0, blocks: 1) == nil)
+        #expect(map[0] == .deallocated && !map.isAmbiguous(0))
+        #expect(map.verify(try content("old", lba: 1), slba: 1, blocks: 1) == nil)
+        #expect(map.verify(try content("ones", lba: 2), slba: 2, blocks: 1)?.kind == .unexpectedOnes)
+        #expect(map.verify(try content("ones", lba: 0), slba: 0, blocks: 1)?.kind == .unexpectedOnes)
+        #expect(map.verify(try content("random", lba: 3), slba: 3, blocks: 1) != nil)
+    }
+
+    @Test("DLFEAT 010b: a trimmed LBA reads ones (or its old data), never zeroes")
+    func dlfeatOnes() throws {
+        var map = trimmedMap(DeallocatedReadBehaviour(dlfeat: 0x02))
+        #expect(map.verify(try content("ones", lba: 0), slba: 0, blocks: 1) == nil)
+        #expect(map.verify(try content("old", lba: 1), slba: 1, blocks: 1) == nil)
+        #expect(map.verify(try content("zeroes", lba: 2), slba: 2, blocks: 1)?.kind == .unexpectedZeroes)
+    }
+
+    @Test("DLFEAT 000b: what a trimmed LBA reads is not reported, so any content is legal")
+    func dlfeatNotReported() throws {
+        var map = trimmedMap(DeallocatedReadBehaviour(dlfeat: 0x00))
+        for (i, kind) in ["zeroes", "ones", "old", "random"].enumerated() {
+            #expect(map.verify(try content(kind, lba: UInt64(i)), slba: UInt64(i), blocks: 1) == nil, "\(kind)")
+        }
+        #expect(map[0] == .unknown)
+    }
+
+    // MARK: Volatile write cache
+
+    @Test("with a volatile write cache, unflushed writes are old-or-new after a power loss; flushed ones stay exact")
+    func unflushedWritesAreAmbiguousAfterPowerLoss() throws {
+        var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 16)
+        map.volatileWriteCache = true
+        map.recordWrite(slba: 0, blocks: 4, generation: 1)
+        map.recordFlush(upTo: map.flushMark)
+        #expect(map.unflushedCount == 0)
+        map.recordWrite(slba: 1, blocks: 1, generation: 2)        // unflushed
+        map.recordWrite(slba: 2, blocks: 1, generation: 3, fua: true)   // FUA: durable
+        let mark = map.flushMark                                  // a Flush submitted here ...
+        map.recordWrite(slba: 3, blocks: 1, generation: 4)        // ... does not cover this write
+        map.recordWrite(slba: 5, blocks: 1, generation: 5)
+        map.recordWrite(slba: 5, blocks: 1, generation: 6)        // twice before a flush
+        map.recordFlush(upTo: mark)
+        #expect(map.unflushedCount == 2)
+        // The unflushed set survives a save and load (a power cycle between processes).
+        map = try IntegrityMap(validating: map.serialized())
+        map.recordPowerLoss()
+        #expect(!map.isAmbiguous(0) && !map.isAmbiguous(1) && !map.isAmbiguous(2))
+        #expect(map.isAmbiguous(3) && map.alternative(of: 3) == .written(generation: 1))
+        #expect(map[5] == .unknown, "an LBA written twice since the flush may hold any of three contents")
+        #expect(map.verify(try stamped(blocks: 1, slba: 3, generation: 1), slba: 3, blocks: 1) == nil, "old data is legal")
+        #expect(map.verify(try stamped(blocks: 1, slba: 1, generation: 1), slba: 1, blocks: 1)?.kind
+                == .staleGeneration(expected: 2, found: 1), "a flushed write must not be lost")
+        #expect(map.verify(try stamped(blocks: 1, slba: 0, generation: 0), slba: 0, blocks: 1) != nil)
+    }
+
+    @Test("past unflushedLimit LBAs the map keeps no per-LBA record: a power loss before a covering Flush forgets it all")
+    func unflushedOverflowIsConservative() throws {
+        var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 64)
+        map.volatileWriteCache = true
+        map.unflushedLimit = 4
+        map.recordWrite(slba: 0, blocks: 8, generation: 1)
+        #expect(map.unflushedCount == 4 && map.unflushedOverflow != nil)
+        var flushed = map
+        flushed.recordFlush(upTo: flushed.flushMark)
+        #expect(flushed.unflushedOverflow == nil)
+        flushed.recordPowerLoss()
+        #expect(flushed[7] == .written(generation: 1))
+        var restored = try IntegrityMap(validating: map.serialized())
+        restored.unflushedLimit = 4
+        #expect(restored == map)
+        restored.recordPowerLoss()
+        #expect(restored.summary.unknown == 64, "LBA 7 may have lost its write: nothing is trusted")
+    }
+
+    @Test("without a volatile write cache every completed write is exact after a power loss")
+    func withoutACacheNothingIsAmbiguous() throws {
+        var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 8)
+        map.recordWrite(slba: 0, blocks: 8, generation: 1)
+        map.recordWrite(slba: 0, blocks: 8, generation: 2)
+        map.recordPowerLoss()
+        #expect(map.ambiguousCount == 0 && map.unflushedCount == 0)
+        #expect(map[0] == .written(generation: 2))
     }
 
     @Test func subrangesMergeBackIntoTheWholeMap() {
