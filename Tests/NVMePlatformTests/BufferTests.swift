@@ -96,7 +96,7 @@ struct BufferTests {
     }
 
     @Test func busRunsFollowTheRegionSegmentsForPRPBuilding() throws {
-        let scattered = HeapDMAAllocator(layout: .scattered(chunk: 4096))
+        let scattered = try HeapDMAAllocator(layout: .scattered(chunk: 4096))
         let b = try Buffer(count: 3 * 4096, from: scattered)
         let runs = try b.slice(offset: 100, count: 8192).busRuns
         #expect(runs.count == 3)
