@@ -237,13 +237,13 @@ public final class Controller: @unchecked Sendable {
         let db = doorbellBuffer!
         try adminCommand(DriverCommand.doorbellBufferConfig(shadow: db.shadowBusAddress, eventIdx: db.eventIdxBusAddress),
                          data: [db.shadowRegion, db.eventIdxRegion]).check()
-        for qp in ioQueues { attachShadow(qp) }
+        for qp in ioQueues { try attachShadow(qp) }
     }
 
-    func attachShadow(_ qp: QueuePair) {
+    func attachShadow(_ qp: QueuePair) throws {
         guard let db = doorbellBuffer, qp.qid != 0 else { return }
-        qp.sq.shadow = db.slot(qid: qp.qid, isCQ: false)
-        qp.cq.shadow = db.slot(qid: qp.qid, isCQ: true)
+        qp.sq.shadow = try db.slot(qid: qp.qid, isCQ: false)
+        qp.cq.shadow = try db.slot(qid: qp.qid, isCQ: true)
     }
 
     /// Creates `options.ioQueueCount` IO queue pairs (qid 1...n). After a reset, re-creates the existing ones on
@@ -252,7 +252,7 @@ public final class Controller: @unchecked Sendable {
         if !ioQueues.isEmpty {
             for qp in ioQueues {
                 qp.resetRings()
-                attachShadow(qp)
+                try attachShadow(qp)
                 try sendCreate(qp)
                 qp.state = .ready
             }
@@ -364,7 +364,7 @@ public final class Controller: @unchecked Sendable {
                                   contiguous: Bool = true) throws -> QueuePair {
         let qp = try makeQueuePair(qid: qid, depth: depth, cqDepth: cqDepth, vector: vector, contiguous: contiguous,
                                    priority: priority)
-        attachShadow(qp)
+        try attachShadow(qp)
         try sendCreate(qp)
         ioQueues.append(qp)
         return qp

@@ -161,6 +161,19 @@ struct DriverArgumentErrorTests {
         #expect(qp.headDoorbellBatch == 1)
     }
 
+    @Test("a shadow doorbell slot past the Doorbell Buffer Config page throws instead of writing outside it")
+    func shadowSlotOutsideThePage() throws {
+        let db = try DoorbellBuffer(allocator: alloc, dstrd: 0)
+        // 4096-byte page, 8 bytes per queue at DSTRD 0: qids 0...511.
+        #expect(try db.slot(qid: 511, isCQ: true).offset == 4092)
+        #expect(throws: InvalidArgument.self) { try db.slot(qid: 512, isCQ: false) }
+        let wide = try DoorbellBuffer(allocator: alloc, dstrd: 4)
+        #expect(throws: InvalidArgument.self) { try wide.slot(qid: 32, isCQ: false) }
+        let (_, c) = try simController(options: { $0.shadowDoorbells = true; $0.ioQueueCount = 0 })
+        defer { c.close() }
+        #expect(throws: InvalidArgument.self) { try c.createIOQueuePair(qid: 600, depth: 8, vector: nil) }
+    }
+
     @Test("DataPointer.prp throws for a page size that is not a power of two of at least 4 KiB", arguments: [0, -4096, 8, 5000])
     func prpPageSize(pageSize: Int) throws {
         #expect(throws: PRPError.invalidPageSize(pageSize)) {

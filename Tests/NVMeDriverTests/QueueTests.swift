@@ -141,7 +141,7 @@ struct ShadowDoorbellTests {
         let db = try DoorbellBuffer(allocator: alloc, dstrd: 0)
         let sq = try SubmissionQueue(qid: 1, depth: 16, memory: try alloc.allocate(length: 4096, alignment: 4096),
                                  cqid: 1, registers: regs, dstrd: 0)
-        sq.shadow = db.slot(qid: 1, isCQ: false)
+        sq.shadow = try db.slot(qid: 1, isCQ: false)
         #expect(sq.shadow?.offset == 8)
         db.eventIdxRegion.store(UInt32(0), at: 8)
         #expect(sq.ring(tail: 1))                 // eventIdx 0 passed by 0 → 1
