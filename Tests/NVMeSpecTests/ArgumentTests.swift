@@ -56,4 +56,30 @@ struct SpecArgumentTests {
         ns[lbaf: 1000] = LBAFormat(rawValue: 7)
         #expect(ns[lbaf: 1000].rawValue == 0 && ns[lbaf: -1].rawValue == 0)
     }
+
+    @Test("PRP: runs past the top of the address space, a one-slot list page and a tiny page size throw or stay finite")
+    func prpExtremes() throws {
+        #expect(throws: PRPError.runPastAddressSpace(index: 0)) {
+            try PRP.pageEntries([DMARun(busAddress: UInt64.max - 4095, length: 8192)], pageSize: 4096)
+        }
+        #expect(throws: PRPError.runPastAddressSpace(index: 1)) {
+            try PRP.pageEntries([DMARun(busAddress: 0x1000, length: Int.max), DMARun(busAddress: 0x1000 + UInt64(Int.max), length: 4096)],
+                                pageSize: 4096)
+        }
+        // A list page in the last qword of a page holds one entry: it cannot chain (this looped forever).
+        #expect(throws: PRPError.listPageTooSmall(0x9FF8)) {
+            try PRP.build(busAddress: 0x10000, length: 4 * 4096, pageSize: 4096) { _ in 0x9FF8 }
+        }
+        #expect(PRP.listPageCount(entryCount: 100, pageSize: 0) == 98)
+        #expect(PRP.listPageCount(entryCount: Int.min, pageSize: 4096) == 0)
+        #expect(SGL.segmentCount(elements: 5, descriptorsPerSegment: 0) == SGL.segmentCount(elements: 5, descriptorsPerSegment: 2))
+    }
+
+    @Test("bits(hi, lo) with hi below lo is an empty field, not a trap")
+    func emptyBitField() {
+        var x: UInt32 = 0xFFFF_FFFF
+        #expect(x.bits(3, 7) == 0)
+        x.setBits(3, 7, 0)
+        #expect(x == 0xFFFF_FFFF)
+    }
 }
