@@ -237,13 +237,15 @@ public final class Controller: @unchecked Sendable {
         let db = doorbellBuffer!
         try adminCommand(DriverCommand.doorbellBufferConfig(shadow: db.shadowBusAddress, eventIdx: db.eventIdxBusAddress),
                          data: [db.shadowRegion, db.eventIdxRegion]).check()
-        for qp in ioQueues { try attachShadow(qp) }
+        for qp in ioQueues { attachShadow(qp) }
     }
 
-    func attachShadow(_ qp: QueuePair) throws {
+    /// Attaches the queue's shadow doorbell slots. `makeQueuePair` already refused a qid past the shadow doorbell
+    /// page, so a slot is always there; were it not, the queue keeps MMIO doorbells.
+    func attachShadow(_ qp: QueuePair) {
         guard let db = doorbellBuffer, qp.qid != 0 else { return }
-        qp.sq.shadow = try db.slot(qid: qp.qid, isCQ: false)
-        qp.cq.shadow = try db.slot(qid: qp.qid, isCQ: true)
+        qp.sq.shadow = try? db.slot(qid: qp.qid, isCQ: false)
+        qp.cq.shadow = try? db.slot(qid: qp.qid, isCQ: true)
     }
 
     /// Creates `options.ioQueueCount` IO queue pairs (qid 1...n). After a reset, re-creates the existing ones on
@@ -252,7 +254,7 @@ public final class Controller: @unchecked Sendable {
         if !ioQueues.isEmpty {
             for qp in ioQueues {
                 qp.resetRings()
-                try attachShadow(qp)
+                attachShadow(qp)
                 try sendCreate(qp)
                 qp.state = .ready
             }
@@ -335,6 +337,7 @@ public final class Controller: @unchecked Sendable {
         let listBytes = (page / 8) * page
         try InvalidArgument.check("depth", depth, in: 2...(contiguous ? SQE.maximumCount16 : min(SQE.maximumCount16, listBytes / 64)))
         try InvalidArgument.check("cqDepth", cqDepth, in: 2...(contiguous ? SQE.maximumCount16 : min(SQE.maximumCount16, listBytes / 16)))
+        if let db = doorbellBuffer, qid != 0 { _ = try db.slot(qid: qid, isCQ: true) }   // the shadow page covers qid
         func ring(_ bytes: Int) throws -> (DMARegion, DMARegion?) {
             let len = (bytes + page - 1) / page * page
             let mem = try allocator.allocate(length: len, alignment: page)
@@ -364,7 +367,7 @@ public final class Controller: @unchecked Sendable {
                                   contiguous: Bool = true) throws -> QueuePair {
         let qp = try makeQueuePair(qid: qid, depth: depth, cqDepth: cqDepth, vector: vector, contiguous: contiguous,
                                    priority: priority)
-        try attachShadow(qp)
+        attachShadow(qp)
         try sendCreate(qp)
         ioQueues.append(qp)
         return qp
