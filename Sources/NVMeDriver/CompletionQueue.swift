@@ -28,8 +28,9 @@ public final class CompletionQueue: @unchecked Sendable {
     @exclusivity(unchecked) public var lastRungHead: UInt32 = 0
 
     public init(qid: UInt16, depth: Int, entrySize: Int = 16, memory: DMARegion, prpList: DMARegion? = nil,
-                vector: UInt16?, registers: any RegisterSpace, dstrd: UInt8) {
-        precondition(depth >= 2 && depth * entrySize <= memory.length, "CQ ring of \(depth)x\(entrySize) B does not fit in \(memory.length) B")
+                vector: UInt16?, registers: any RegisterSpace, dstrd: UInt8) throws {
+        try InvalidArgument.check("entrySize", entrySize, in: 16...4096)
+        try InvalidArgument.check("depth", depth, in: 2...min(SQE.maximumCount16, memory.length / entrySize))
         self.qid = qid; self.depth = depth; self.entrySize = entrySize; self.memory = memory; self.prpList = prpList
         self.vector = vector; self.registers = registers
         self.doorbellOffset = Doorbell.cqHeadOffset(qid: qid, dstrd: dstrd)
@@ -70,8 +71,9 @@ public final class CompletionQueue: @unchecked Sendable {
     }
 
     /// The raw entry in `slot`, whatever its phase (for inspection).
-    public func entry(at slot: Int) -> CQE {
-        precondition(slot >= 0 && slot < depth, "slot \(slot) is outside CQ \(qid) (depth \(depth))")
+    /// Throws `InvalidArgument` for a slot outside the ring.
+    public func entry(at slot: Int) throws -> CQE {
+        try InvalidArgument.check("slot", slot, in: 0..<depth)
         return rmem.loadCQE(at: slot * entrySize)
     }
 

@@ -175,7 +175,7 @@ public final class Controller: @unchecked Sendable {
         if irq.enabledVectors > 0 { try irq.disable() }
         switch options.interrupts {
         case .msix:
-            try irq.enable(vectors: max(1, min(irq.supportedVectors, options.ioQueueCount + 1)))
+            try irq.enable(vectors: max(1, min(irq.supportedVectors - 1, options.ioQueueCount) + 1))
         case .intx:
             do {
                 try irq.enable(vectors: 1)
@@ -222,8 +222,8 @@ public final class Controller: @unchecked Sendable {
 
     /// Set Features Number of Queues for `options.ioQueueCount` pairs; records what the controller granted.
     public func setNumberOfQueues() throws {
-        let n = max(1, options.ioQueueCount)   // asking for zero is not expressible (0's based); ask for one
-        let c = try adminCommand(DriverCommand.setNumberOfQueues(submission: n, completion: n)).check()
+        let n = min(max(1, options.ioQueueCount), SQE.maximumCount16)   // zero is not expressible (0's based): ask for one
+        let c = try adminCommand(DriverCommand.setNumberOfQueues(submissionQueues: n, completionQueues: n)).check()
         grantedQueues = (Int(c.dw0 & 0xFFFF) + 1, Int(c.dw0 >> 16) + 1)
     }
 
@@ -242,10 +242,12 @@ public final class Controller: @unchecked Sendable {
         for qp in ioQueues { attachShadow(qp) }
     }
 
+    /// Attaches the queue's shadow doorbell slots. `makeQueuePair` already refused a qid past the shadow doorbell
+    /// page, so a slot is always there; were it not, the queue keeps MMIO doorbells.
     func attachShadow(_ qp: QueuePair) {
         guard let db = doorbellBuffer, qp.qid != 0 else { return }
-        qp.sq.shadow = db.slot(qid: qp.qid, isCQ: false)
-        qp.cq.shadow = db.slot(qid: qp.qid, isCQ: true)
+        qp.sq.shadow = try? db.slot(qid: qp.qid, isCQ: false)
+        qp.cq.shadow = try? db.slot(qid: qp.qid, isCQ: true)
     }
 
     /// Creates `options.ioQueueCount` IO queue pairs (qid 1...n). After a reset, re-creates the existing ones on
@@ -261,6 +263,7 @@ public final class Controller: @unchecked Sendable {
             return
         }
         guard options.ioQueueCount > 0 else { return }
+        try InvalidArgument.check("ioQueueCount", options.ioQueueCount, in: 0...65535)
         for i in 1...options.ioQueueCount {
             let prio = options.ioQueuePriorities.count >= i ? options.ioQueuePriorities[i - 1] : 2
             _ = try createIOQueuePair(qid: UInt16(i), depth: options.ioQueueDepth, vector: defaultVector(for: UInt16(i)),
@@ -332,6 +335,11 @@ public final class Controller: @unchecked Sendable {
                               priority: UInt8 = 0) throws -> QueuePair {
         let cqDepth = cqDepth ?? depth
         let page = pageSize
+        // A queue holds 2...65536 entries (§3.3.1); a ring described by a PRP list must fit one list page.
+        let listBytes = (page / 8) * page
+        try InvalidArgument.check("depth", depth, in: 2...(contiguous ? SQE.maximumCount16 : min(SQE.maximumCount16, listBytes / 64)))
+        try InvalidArgument.check("cqDepth", cqDepth, in: 2...(contiguous ? SQE.maximumCount16 : min(SQE.maximumCount16, listBytes / 16)))
+        if let db = doorbellBuffer, qid != 0 { _ = try db.slot(qid: qid, isCQ: true) }   // the shadow page covers qid
         func ring(_ bytes: Int) throws -> (DMARegion, DMARegion?) {
             let len = (bytes + page - 1) / page * page
             let mem = try allocator.allocate(length: len, alignment: page)
@@ -342,9 +350,9 @@ public final class Controller: @unchecked Sendable {
         }
         let (cqMem, cqList) = try ring(cqDepth * 16)
         let (sqMem, sqList) = try ring(depth * 64)
-        let cq = CompletionQueue(qid: qid, depth: cqDepth, memory: cqMem, prpList: cqList, vector: vector,
+        let cq = try CompletionQueue(qid: qid, depth: cqDepth, memory: cqMem, prpList: cqList, vector: vector,
                                  registers: registers, dstrd: dstrd)
-        let sq = SubmissionQueue(qid: qid, depth: depth, memory: sqMem, prpList: sqList, cqid: qid, priority: priority,
+        let sq = try SubmissionQueue(qid: qid, depth: depth, memory: sqMem, prpList: sqList, cqid: qid, priority: priority,
                                  registers: registers, dstrd: dstrd)
         let qp = QueuePair(sq: sq, cq: cq, interrupts: options.interrupts == .polling && qid != 0 ? nil : interrupts,
                            logCapacity: options.commandLogCapacity, defaultTimeout: options.defaultTimeout)
@@ -383,10 +391,10 @@ public final class Controller: @unchecked Sendable {
     }
 
     func sendCreate(_ qp: QueuePair) throws {
-        try adminCommand(DriverCommand.createIOCompletionQueue(qid: qp.cq.qid, depth: qp.cq.depth, prp1: qp.cq.busAddress,
+        try adminCommand(try DriverCommand.createIOCompletionQueue(qid: qp.cq.qid, depth: qp.cq.depth, prp1: qp.cq.busAddress,
                          vector: qp.cq.vector, physicallyContiguous: qp.cq.prpList == nil),
                          data: [qp.cq.memory] + (qp.cq.prpList.map { [$0] } ?? [])).check()
-        try adminCommand(DriverCommand.createIOSubmissionQueue(qid: qp.sq.qid, depth: qp.sq.depth, prp1: qp.sq.busAddress,
+        try adminCommand(try DriverCommand.createIOSubmissionQueue(qid: qp.sq.qid, depth: qp.sq.depth, prp1: qp.sq.busAddress,
                          cqid: qp.sq.cqid, priority: qp.sq.priority, physicallyContiguous: qp.sq.prpList == nil),
                          data: [qp.sq.memory] + (qp.sq.prpList.map { [$0] } ?? [])).check()
     }
@@ -446,8 +454,9 @@ public final class Controller: @unchecked Sendable {
     /// Get Log Page; returns `length` bytes.
     public func getLogPage(lid: UInt8, nsid: UInt32 = 0xFFFF_FFFF, length: Int, offset: UInt64 = 0, rae: Bool = false,
                            lsp: UInt8 = 0, policy: StatusPolicy = .throwing) throws -> [UInt8] {
+        try InvalidArgument.check("length", length, in: 0...(1 << 34))
         let buf = try Buffer(count: max(4, (length + 3) / 4 * 4), from: allocator)
-        try adminCommand(DriverCommand.getLogPage(lid: lid, nsid: nsid, bytes: buf.count, offset: offset, rae: rae, lsp: lsp),
+        try adminCommand(try DriverCommand.getLogPage(lid: lid, nsid: nsid, bytes: buf.count, offset: offset, rae: rae, lsp: lsp),
                          buffer: buf).check(policy)
         return Array(buf.bytes.prefix(length))
     }
@@ -484,8 +493,8 @@ public final class Controller: @unchecked Sendable {
         while let event = asyncEvents.takeUnserviced() {
             if asyncEvents.readsLogPages, event.logPage != 0 {
                 let len = Self.logPageLength(event.logPage)
-                var s = DriverCommand.getLogPage(lid: event.logPage, bytes: len)
-                if let buf = try? Buffer(count: len, from: allocator),
+                if var s = try? DriverCommand.getLogPage(lid: event.logPage, bytes: len),
+                   let buf = try? Buffer(count: len, from: allocator),
                    let keep = try? DataPointer.attach(buf, to: &s, pageSize: pageSize, allocator: allocator) {
                     let c = admin.execute(s, data: keep)
                     asyncEvents.attachLog(to: event.sequence, bytes: c.isSuccess ? buf.bytes : [])

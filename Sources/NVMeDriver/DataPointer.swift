@@ -20,12 +20,18 @@ public enum DataPointer {
     /// The same from bus runs (address, length).
     public static func prp(runs: [(address: UInt64, length: Int)], pageSize: Int,
                            allocator: any DMAAllocator) throws -> PRPDescriptor {
+        // CC.MPS: 2 ^ (12 + MPS), at least 4 KiB.
+        guard pageSize >= 4096, pageSize & (pageSize - 1) == 0 else { throw PRPError.invalidPageSize(pageSize) }
         let ps = UInt64(pageSize)
         // Page-granular entries: the first may start inside a page, every later one starts on a page boundary.
         var entries: [UInt64] = []
         for run in runs where run.length > 0 {
             var addr = run.address
-            let end = run.address + UInt64(run.length)
+            let (end, overflow) = run.address.addingReportingOverflow(UInt64(run.length))
+            if overflow {
+                throw InvalidArgument(name: "run", value: "0x\(String(run.address, radix: 16)) + \(run.length)",
+                                      valid: "a run ending below 2^64")
+            }
             while addr < end {
                 entries.append(addr)
                 addr = (addr / ps + 1) * ps
@@ -63,6 +69,10 @@ public enum DataPointer {
     /// bus-contiguous, else a Last Segment descriptor pointing at a list of data blocks. SGLs are for I/O commands.
     public static func attachSGL(_ buffer: Buffer, to sqe: inout SQE, allocator: any DMAAllocator) throws -> [DMARegion] {
         let runs = buffer.busRuns
+        // An SGL Data Block descriptor's length is 32 bits.
+        if let r = runs.first(where: { $0.length > Int(UInt32.max) }) {
+            throw InvalidArgument(name: "buffer run length", value: r.length, valid: "0...\(UInt32.max) (split the buffer)")
+        }
         sqe.psdt = 1
         if runs.count == 1 {
             sqe.sgl1 = .dataBlock(address: runs[0].address, length: UInt32(runs[0].length))

@@ -1,3 +1,5 @@
+import NVMeSpec
+
 /// One named step of controller initialisation.
 public struct InitStep: Sendable {
     public var name: String
@@ -9,7 +11,7 @@ public struct InitStep: Sendable {
 
 /// Controller initialisation as an editable list of steps (pynvme's `nvme_init_func`, one level finer). The standard
 /// sequence follows NVMe Base 2.0c §3.5.1 and the ordering traps of real devices; replace, insert, remove or move
-/// any step by name. Editing a name that does not exist is a programming error that names the existing steps.
+/// any step by name. Editing a name that does not exist throws `InvalidArgument` naming the existing steps.
 public struct InitSequence: Sendable {
     public var steps: [InitStep]
     public init(_ steps: [InitStep]) { self.steps = steps }
@@ -41,31 +43,42 @@ public struct InitSequence: Sendable {
     /// Only what is needed to send admin commands (no IO queues, no AERs).
     public static var adminOnly: InitSequence {
         var s = standard
-        s.remove("createIOQueues"); s.remove("armAsyncEvents"); s.remove("doorbellBufferConfig")
+        s.steps.removeAll { ["createIOQueues", "armAsyncEvents", "doorbellBufferConfig"].contains($0.name) }
         return s
     }
 
     public var names: [String] { steps.map(\.name) }
 
-    func index(_ name: String) -> Int {
+    /// The index of the step called `name`; throws `InvalidArgument` naming the existing steps when there is none.
+    public func index(of name: String) throws -> Int {
         guard let i = steps.firstIndex(where: { $0.name == name }) else {
-            preconditionFailure("no init step named '\(name)'; steps are: \(names.joined(separator: ", "))")
+            throw InvalidArgument(name: "step name", value: "'\(name)'", valid: names.joined(separator: ", "))
         }
         return i
     }
 
-    public mutating func replace(_ name: String, with step: InitStep) { steps[index(name)] = step }
-    public mutating func replace(_ name: String, run: @escaping @Sendable (Controller) throws -> Void) {
-        steps[index(name)] = InitStep(name, run: run)
+    public mutating func replace(_ name: String, with step: InitStep) throws { steps[try index(of: name)] = step }
+    public mutating func replace(_ name: String, run: @escaping @Sendable (Controller) throws -> Void) throws {
+        steps[try index(of: name)] = InitStep(name, run: run)
     }
-    public mutating func insert(_ step: InitStep, before name: String) { steps.insert(step, at: index(name)) }
-    public mutating func insert(_ step: InitStep, after name: String) { steps.insert(step, at: index(name) + 1) }
-    public mutating func remove(_ name: String) { steps.remove(at: index(name)) }
-    public mutating func move(_ name: String, before other: String) {
-        let step = steps.remove(at: index(name)); steps.insert(step, at: index(other))
+    public mutating func insert(_ step: InitStep, before name: String) throws { steps.insert(step, at: try index(of: name)) }
+    public mutating func insert(_ step: InitStep, after name: String) throws {
+        steps.insert(step, at: try index(of: name) + 1)
     }
-    public mutating func move(_ name: String, after other: String) {
-        let step = steps.remove(at: index(name)); steps.insert(step, at: index(other) + 1)
+    public mutating func remove(_ name: String) throws { steps.remove(at: try index(of: name)) }
+    /// Moves step `name` before step `other`; throws (changing nothing) when either does not exist.
+    public mutating func move(_ name: String, before other: String) throws {
+        let i = try index(of: name)
+        _ = try index(of: other)
+        guard name != other else { return }
+        let step = steps.remove(at: i); steps.insert(step, at: try index(of: other))
+    }
+    /// Moves step `name` after step `other`; throws (changing nothing) when either does not exist.
+    public mutating func move(_ name: String, after other: String) throws {
+        let i = try index(of: name)
+        _ = try index(of: other)
+        guard name != other else { return }
+        let step = steps.remove(at: i); steps.insert(step, at: try index(of: other) + 1)
     }
     public mutating func append(_ step: InitStep) { steps.append(step) }
 }

@@ -77,8 +77,16 @@ public final class QueuePair: @unchecked Sendable {
     /// (1: after every poll that reaped something, as Linux does). Larger values need a CQ deeper than the most
     /// commands that can be outstanding: with at most `q` outstanding, `headDoorbellBatch <= cq.depth - q` keeps the
     /// controller from ever seeing the CQ full. `cq.ringHead()` flushes by hand.
+    /// Valid values are 1..<cq.depth: assigning one outside is clamped into that range; `setHeadDoorbellBatch(_:)`
+    /// throws instead.
     public var headDoorbellBatch: Int = 1 {
-        didSet { precondition(headDoorbellBatch >= 1 && headDoorbellBatch < cq.depth, "headDoorbellBatch \(headDoorbellBatch) is outside 1..<\(cq.depth) (the CQ depth)") }
+        didSet { headDoorbellBatch = min(max(headDoorbellBatch, 1), cq.depth - 1) }
+    }
+
+    /// Sets `headDoorbellBatch`; throws `InvalidArgument` unless `n` is in 1..<cq.depth.
+    public func setHeadDoorbellBatch(_ n: Int) throws {
+        try InvalidArgument.check("headDoorbellBatch", n, in: 1..<cq.depth)
+        headDoorbellBatch = n
     }
 
     public init(sq: SubmissionQueue, cq: CompletionQueue, interrupts: (any InterruptSource)?,

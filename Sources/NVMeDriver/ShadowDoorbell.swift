@@ -21,9 +21,16 @@ public final class DoorbellBuffer: @unchecked Sendable {
     /// PRP2 of the Doorbell Buffer Config command.
     public var eventIdxBusAddress: UInt64 { eventIdxRegion.busAddress() }
 
-    /// The slot of queue `qid`'s SQ tail (isCQ false) or CQ head (isCQ true) doorbell.
-    public func slot(qid: UInt16, isCQ: Bool) -> ShadowDoorbell {
+    /// The slot of queue `qid`'s SQ tail (isCQ false) or CQ head (isCQ true) doorbell. Throws `InvalidArgument`
+    /// when the slot lies past the buffer's page (qid too large for this page size and CAP.DSTRD).
+    public func slot(qid: UInt16, isCQ: Bool) throws -> ShadowDoorbell {
         let offset = Doorbell.offset(qid: qid, isCQ: isCQ, dstrd: dstrd) - ControllerRegister.doorbellBase
+        let perQueue = 2 * (4 << Int(dstrd))
+        guard offset >= 0, offset + 4 <= min(shadowRegion.length, eventIdxRegion.length) else {
+            throw InvalidArgument(name: "qid", value: qid,
+                                  valid: "0...\(max(0, min(shadowRegion.length, eventIdxRegion.length) / perQueue - 1)) "
+                                      + "(one \(shadowRegion.length)-byte shadow doorbell page)")
+        }
         return ShadowDoorbell(shadow: RingMemory(shadowRegion), eventIdx: RingMemory(eventIdxRegion), offset: offset)
     }
 

@@ -36,8 +36,9 @@ public final class SubmissionQueue: @unchecked Sendable {
     @exclusivity(unchecked) public var lastRungTail: UInt32 = 0
 
     public init(qid: UInt16, depth: Int, entrySize: Int = 64, memory: DMARegion, prpList: DMARegion? = nil,
-                cqid: UInt16, priority: UInt8 = 0, registers: any RegisterSpace, dstrd: UInt8) {
-        precondition(depth >= 2 && depth * entrySize <= memory.length, "SQ ring of \(depth)x\(entrySize) B does not fit in \(memory.length) B")
+                cqid: UInt16, priority: UInt8 = 0, registers: any RegisterSpace, dstrd: UInt8) throws {
+        try InvalidArgument.check("entrySize", entrySize, in: 64...4096)
+        try InvalidArgument.check("depth", depth, in: 2...min(SQE.maximumCount16, memory.length / entrySize))
         self.qid = qid; self.depth = depth; self.entrySize = entrySize; self.memory = memory; self.prpList = prpList
         self.cqid = cqid; self.priority = priority; self.registers = registers
         self.doorbellOffset = Doorbell.sqTailOffset(qid: qid, dstrd: dstrd)
@@ -55,8 +56,9 @@ public final class SubmissionQueue: @unchecked Sendable {
     public var isFull: Bool { (tailIndex + 1) % depth == headIndex }
 
     /// Copies `sqe` into slot `slot` (any slot in 0..<depth). No doorbell, the local tail does not move.
-    public func post(_ sqe: SQE, at slot: Int) {
-        precondition(slot >= 0 && slot < depth, "slot \(slot) is outside SQ \(qid) (depth \(depth))")
+    /// Throws `InvalidArgument` for a slot outside the ring.
+    public func post(_ sqe: SQE, at slot: Int) throws {
+        try InvalidArgument.check("slot", slot, in: 0..<depth)
         rmem.storeSQE(sqe, at: slot &* entrySize)
     }
 
@@ -70,8 +72,8 @@ public final class SubmissionQueue: @unchecked Sendable {
     }
 
     /// The entry currently in `slot` (what the controller will fetch).
-    public func entry(at slot: Int) -> SQE {
-        precondition(slot >= 0 && slot < depth, "slot \(slot) is outside SQ \(qid) (depth \(depth))")
+    public func entry(at slot: Int) throws -> SQE {
+        try InvalidArgument.check("slot", slot, in: 0..<depth)
         return rmem.loadSQE(at: slot * entrySize)
     }
 

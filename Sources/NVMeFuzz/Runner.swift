@@ -379,7 +379,7 @@ public final class FuzzRunner {
                 let slot = s.slot.map { (($0 % q.sq.depth) + q.sq.depth) % q.sq.depth } ?? Int(q.sq.tail)
                 var guards: [(Int, Int)] = []
                 if !s.expect.wildPointers, let extent = dataExtent(s) { guards = placeGuards(around: extent) }
-                q.sq.post(sqe, at: slot)
+                _ = try? q.sq.post(sqe, at: slot)   // slot is reduced modulo the depth above: always in range
                 out.posted.append(PostedCommand(qid: s.qid, slot: slot, cid: cid, sqe: hexBytes(sqe.bytes), cqe: nil, status: nil))
                 summary.commands += 1
                 summary.perOpcode[FuzzSummary.opcodeKey(qid: s.qid, opcode: sqe.opc), default: 0] += 1
@@ -469,7 +469,7 @@ public final class FuzzRunner {
         // Deadline and phase oracles.
         for p in pending where !p.done && p.expect.completes {
             guard let q = queue(p.qid) else { continue }
-            let slot = q.cq.entry(at: Int(q.cq.head))
+            guard let slot = try? q.cq.entry(at: Int(q.cq.head)) else { continue }   // head < depth always
             if slot.cid == p.cid && slot.sqid == p.qid && slot.p != q.cq.phase {
                 out.findings.append(Finding(oracle: .phase, caseIndex: c.index, qid: p.qid, opcode: p.opcode,
                                             expected: "CQE phase tag \(q.cq.phase ? 1 : 0) at CQ\(p.qid) slot \(q.cq.head)",

@@ -118,7 +118,7 @@ struct CmdCommand: ParsableCommand {
                 guard let d = FileManager.default.contents(atPath: inputFile) else {
                     printError("cannot read --input-file \(inputFile)"); throw ExitCode(1)
                 }
-                b.write(Array(d.prefix(dataLen)))
+                try b.write(Array(d.prefix(dataLen)))
             }
             let p = sqe.psdt
             keep = try DataPointer.attach(b, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
@@ -154,7 +154,7 @@ struct CmdCommand: ParsableCommand {
             print(completion.statusLine)
         }
         if let buffer, DataTransferDirection(opcode: sqe.opc) == .controllerToHost || DataTransferDirection(opcode: sqe.opc) == .bidirectional {
-            print(buffer.hexdump(count: min(dataLen, 512)))
+            print(try buffer.hexdump(count: min(dataLen, 512)))
             if dataLen > 512 { print("... (\(dataLen - 512) more bytes)") }
         }
         if !completion.isSuccess { throw ExitCode(2) }

@@ -90,7 +90,7 @@ struct Walkthrough {
 
         say("Init sequence, one public step at a time")
         var seq = InitSequence.adminOnly
-        seq.remove("identifyController"); seq.remove("setNumberOfQueues"); seq.remove("identifyNamespaces")
+        try seq.remove("identifyController"); try seq.remove("setNumberOfQueues"); try seq.remove("identifyNamespaces")
         for s in seq.steps {
             try s.run(c)
             line("\(s.name.padding(toLength: 20, withPad: " ", startingAt: 0)) CC \(hexString(c.registers.cc.rawValue))h CSTS \(hexString(c.registers.csts.rawValue))h")
@@ -110,7 +110,7 @@ struct Walkthrough {
         line("model \"\(id.ascii(24, 40))\"  serial \"\(id.ascii(4, 20))\"  firmware \"\(id.ascii(64, 8))\"  MDTS \(id[77])  NN \(id.le32(516))")
 
         say("Number of queues, then an IO completion queue and submission queue, created by hand")
-        let r = c.adminCommand(DriverCommand.setNumberOfQueues(submission: 1, completion: 1))
+        let r = c.adminCommand(try DriverCommand.setNumberOfQueues(submissionQueues: 1, completionQueues: 1))
         line("Set Features 07h: \(r.status), granted \(Int(r.dw0 & 0xFFFF) + 1) SQ / \(Int(r.dw0 >> 16) + 1) CQ")
         let vector: UInt16? = c.options.interrupts == .polling ? nil : (c.options.interrupts == .intx ? 0 : 1)
         let io = try c.makeQueuePair(qid: 1, depth: 16, vector: vector)
@@ -136,7 +136,7 @@ struct Walkthrough {
         line("namespace 1: \(nsData.le64(0)) blocks of \(lbaSize) bytes")
         let bytes = lbaSize * blocks
         let out = try Buffer(count: bytes, from: c.allocator)
-        out.fill(.random(seed: 2020))
+        try out.fill(.random(seed: 2020))
         let back = try Buffer(count: bytes, from: c.allocator)
         var write = SQE()
         write.opc = 0x01                      // Write
@@ -158,7 +158,7 @@ struct Walkthrough {
             line("MISMATCH: \(diff)")
         } else {
             line("read back \(bytes) bytes: identical to what was written")
-            line(back.hexdump(count: 32).split(separator: "\n").first.map(String.init) ?? "")
+            line(try back.hexdump(count: 32).split(separator: "\n").first.map(String.init) ?? "")
         }
 
         say("A malformed command and its status")

@@ -98,7 +98,7 @@ struct IOCommand: ParsableCommand {
         o.arbitration = weightedRoundRobin ? 1 : 0
         o.commandLogCapacity = 64
         var seq = InitSequence.standard
-        seq.remove("createIOQueues")      // the workload creates its own polled queue pairs
+        try seq.remove("createIOQueues")      // the workload creates its own polled queue pairs
         let device: any NVMeDevice
         if t == "sim" || t.hasPrefix("sim:") {
             var cfg = SimulatorConfiguration()

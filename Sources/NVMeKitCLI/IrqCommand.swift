@@ -41,7 +41,7 @@ struct IrqCommand: ParsableCommand {
                 var en = ControllerConfiguration(rawValue: 0); en.iosqes = 6; en.iocqes = 4; en.en = true
                 bar.setCC(en)
                 try waitRegister(bar.cap.timeout) { bar.csts.rdy }
-                asq.store(UInt32(0x06), at: 0); asq.store(data.busAddress(), at: 24); asq.store(UInt32(1), at: 40)
+                try asq.store(UInt32(0x06), at: 0); try asq.store(data.busAddress(), at: 24); try asq.store(UInt32(1), at: 40)
                 bar.write32(1, at: 0x1000)
             } else {
                 try irq.enable(vectors: vectors)

@@ -30,7 +30,7 @@ struct ResetCommand: ParsableCommand {
         if inflight > 0, let qp = c.ioQueues.first, let ns = c.namespaces.first {
             let buf = try Buffer(count: ns.blockSize * inflight, from: c.allocator)
             for i in 0..<inflight {
-                var sqe = DriverCommand.read(nsid: ns.nsid, slba: UInt64(i), blocks: 1)
+                var sqe = try DriverCommand.read(nsid: ns.nsid, slba: UInt64(i), blocks: 1)
                 let keep = try DataPointer.attach(buf.slice(offset: i * ns.blockSize, count: ns.blockSize), to: &sqe,
                                                   pageSize: c.pageSize, allocator: c.allocator)
                 try qp.submit(sqe, data: keep, ring: false) { locallyCompleted.append($0) }

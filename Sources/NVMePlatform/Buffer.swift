@@ -1,3 +1,5 @@
+import NVMeSpec
+
 /// A window onto DMA memory with the conveniences a test writer wants (in the spirit of pynvme's `Buffer`):
 /// fill patterns, byte subscripts, slices, compare with a readable diff, hexdump, and the bus-address runs that PRP
 /// and SGL building consume.
@@ -11,11 +13,11 @@ public struct Buffer: Sendable {
     public let count: Int
 
     /// The whole region.
-    public init(_ region: DMARegion) { self.init(region, offset: 0, count: region.length) }
+    public init(_ region: DMARegion) { self.region = region; self.offset = 0; self.count = region.length }
 
-    public init(_ region: DMARegion, offset: Int, count: Int) {
-        precondition(offset >= 0 && count >= 0 && offset + count <= region.length,
-                     "buffer \(offset)..<\(offset + count) outside DMA region of \(region.length) bytes")
+    /// `count` bytes of `region` from `offset`. Throws `InvalidArgument` unless the range lies inside the region.
+    public init(_ region: DMARegion, offset: Int, count: Int) throws {
+        try Self.checkRange("offset", offset, count, within: region.length, of: "the DMA region")
         self.region = region; self.offset = offset; self.count = count
     }
 
@@ -24,11 +26,28 @@ public struct Buffer: Sendable {
         self.init(try allocator.allocate(length: count, alignment: alignment))
     }
 
+    /// Throws `InvalidArgument` unless `index..<index+n` lies inside `0..<size` (no overflow for any input).
+    static func checkRange(_ name: String, _ index: Int, _ n: Int, within size: Int, of what: String) throws {
+        guard n >= 0 else { throw InvalidArgument(name: "count", value: n, valid: "0...\(max(0, size))") }
+        guard index >= 0, index <= size, n <= size - index else {
+            throw InvalidArgument(name: name, value: "\(index) (with count \(n))",
+                                  valid: "0...\(max(0, size - n)) for \(n) byte(s) in \(what) of \(size) bytes")
+        }
+    }
+
+    /// Throws `InvalidArgument` unless `index..<index+n` lies inside the buffer.
+    func check(_ name: String, _ index: Int, _ n: Int) throws {
+        try Self.checkRange(name, index, n, within: count, of: "the buffer")
+    }
+
     // MARK: Addresses
 
-    /// Bus address of byte `index` (default: byte 0) — what goes into PRP1 or an SGL descriptor.
-    public func busAddress(at index: Int = 0) -> UInt64 {
-        precondition(index >= 0 && index <= count, "index \(index) outside buffer of \(count) bytes")
+    /// Bus address of byte 0 — what goes into PRP1 or an SGL descriptor.
+    public func busAddress() -> UInt64 { region.busAddress(at: offset) }
+
+    /// Bus address of byte `index` (0...count). Throws `InvalidArgument` outside that.
+    public func busAddress(at index: Int) throws -> UInt64 {
+        try InvalidArgument.check("index", index, in: 0...count)
         return region.busAddress(at: offset + index)
     }
 
@@ -37,49 +56,70 @@ public struct Buffer: Sendable {
 
     // MARK: Bytes
 
+    /// The byte at `index` (0..<count). Throws `InvalidArgument` outside that. To write a byte:
+    /// `try buffer.store(UInt8(v), at: index)`.
     public subscript(index: Int) -> UInt8 {
-        get {
-            precondition(index >= 0 && index < count, "index \(index) outside buffer of \(count) bytes")
+        get throws {
+            try InvalidArgument.check("index", index, in: 0..<count)
             return region.load(at: offset + index)
         }
+    }
+
+    /// The byte subscript with a setter, as it was before reads threw: kept so tests written as `buf[i] = v` still
+    /// build. A write outside the buffer still stops the process here; `try buf.store(v, at: i)` throws instead.
+    @available(*, deprecated, message: "write bytes with `try buffer.store(UInt8(v), at: i)`, which throws InvalidArgument instead of trapping")
+    public subscript<I: BinaryInteger>(index: I) -> UInt8 {
+        get {
+            guard let i = Int(exactly: index), i >= 0, i < count else {
+                preconditionFailure("index \(index) outside buffer of \(count) bytes; use `try buffer.load(at:)`, which throws")
+            }
+            return region.load(at: offset + i)
+        }
         nonmutating set {
-            precondition(index >= 0 && index < count, "index \(index) outside buffer of \(count) bytes")
-            region.store(newValue, at: offset + index)
+            guard let i = Int(exactly: index), i >= 0, i < count else {
+                preconditionFailure("index \(index) outside buffer of \(count) bytes; use `try buffer.store(_:at:)`, which throws")
+            }
+            region.store(newValue, at: offset + i)
         }
     }
 
-    /// A slice sharing the same memory; indices restart at 0.
-    public subscript(range: Range<Int>) -> Buffer { slice(offset: range.lowerBound, count: range.count) }
-
-    public func slice(offset: Int, count: Int) -> Buffer {
-        precondition(offset >= 0 && count >= 0 && offset + count <= self.count,
-                     "slice \(offset)..<\(offset + count) outside buffer of \(self.count) bytes")
-        return Buffer(region, offset: self.offset + offset, count: count)
+    /// A slice sharing the same memory; indices restart at 0. Throws `InvalidArgument` unless `range` is inside
+    /// the buffer.
+    public subscript(range: Range<Int>) -> Buffer {
+        get throws { try slice(offset: range.lowerBound, count: range.count) }
     }
 
-    /// Little-endian integer at `index`.
-    public func load<T: FixedWidthInteger>(at index: Int, as type: T.Type = T.self) -> T {
-        precondition(index >= 0 && index + MemoryLayout<T>.size <= count, "load outside buffer")
+    /// A slice sharing the same memory; indices restart at 0. Throws `InvalidArgument` unless
+    /// `offset..<offset+count` is inside the buffer.
+    public func slice(offset: Int, count: Int) throws -> Buffer {
+        try check("offset", offset, count)
+        return try Buffer(region, offset: self.offset + offset, count: count)
+    }
+
+    /// Little-endian integer at `index`. Throws `InvalidArgument` unless all its bytes are inside the buffer.
+    public func load<T: FixedWidthInteger>(at index: Int, as type: T.Type = T.self) throws -> T {
+        try check("index", index, MemoryLayout<T>.size)
         return region.load(at: offset + index, as: T.self)
     }
 
-    /// Stores `value` little-endian at `index`.
-    public func store<T: FixedWidthInteger>(_ value: T, at index: Int) {
-        precondition(index >= 0 && index + MemoryLayout<T>.size <= count, "store outside buffer")
+    /// Stores `value` little-endian at `index`. Throws `InvalidArgument` unless all its bytes are inside the buffer.
+    public func store<T: FixedWidthInteger>(_ value: T, at index: Int) throws {
+        try check("index", index, MemoryLayout<T>.size)
         region.store(value, at: offset + index)
     }
 
     /// A copy of the bytes.
     public var bytes: [UInt8] { region.bytes(at: offset, count: count) }
 
-    public func bytes(at index: Int, count n: Int) -> [UInt8] {
-        precondition(index >= 0 && n >= 0 && index + n <= count, "read outside buffer")
+    /// A copy of `n` bytes from `index`. Throws `InvalidArgument` unless they are inside the buffer.
+    public func bytes(at index: Int, count n: Int) throws -> [UInt8] {
+        try check("index", index, n)
         return region.bytes(at: offset + index, count: n)
     }
 
-    /// Copies `source` in at `index`.
-    public func write(_ source: some Collection<UInt8>, at index: Int = 0) {
-        precondition(index >= 0 && index + source.count <= count, "write outside buffer")
+    /// Copies `source` in at `index`. Throws `InvalidArgument` unless it fits inside the buffer.
+    public func write(_ source: some Collection<UInt8>, at index: Int = 0) throws {
+        try check("index", index, source.count)
         region.copyBytes(from: source, to: offset + index)
     }
 
@@ -96,6 +136,13 @@ public struct Buffer: Sendable {
         /// stream seeded by both — a block read back from the wrong LBA, or from an older write, is recognisable.
         case lbaStamped(firstLBA: UInt64, lbaSize: Int, token: UInt64)
 
+        /// Throws `InvalidArgument` for an `.lbaStamped` LBA size that is not a multiple of 8 of at least 16.
+        public func validate() throws {
+            if case .lbaStamped(_, let size, _) = self, size < 16 || size % 8 != 0 {
+                throw InvalidArgument(name: "lbaSize", value: size, valid: "a multiple of 8, at least 16")
+            }
+        }
+
         public var description: String {
             switch self {
             case .zeroes: return "zeroes"
@@ -108,8 +155,10 @@ public struct Buffer: Sendable {
         }
     }
 
-    /// Fills the whole buffer with `pattern`.
-    public func fill(_ pattern: Pattern) {
+    /// Fills the whole buffer with `pattern`. Throws `InvalidArgument` for an `.lbaStamped` LBA size that is not a
+    /// multiple of 8 of at least 16.
+    public func fill(_ pattern: Pattern) throws {
+        try pattern.validate()
         switch pattern {
         case .zeroes: region.fill(0, offset: offset, count: count)
         case .ones: region.fill(0xFF, offset: offset, count: count)
@@ -126,7 +175,10 @@ public struct Buffer: Sendable {
     }
 
     /// The bytes `pattern` would put in a buffer of this size (for comparing a device-written buffer).
-    public static func expectedBytes(_ pattern: Pattern, count: Int) -> [UInt8] {
+    /// Throws `InvalidArgument` for a negative count or an invalid `.lbaStamped` LBA size.
+    public static func expectedBytes(_ pattern: Pattern, count: Int) throws -> [UInt8] {
+        try InvalidArgument.check("count", count, in: 0...Int.max)
+        try pattern.validate()
         switch pattern {
         case .zeroes: return [UInt8](repeating: 0, count: count)
         case .ones: return [UInt8](repeating: 0xFF, count: count)
@@ -145,8 +197,9 @@ public struct Buffer: Sendable {
     }
 
     /// nil when the buffer holds exactly `pattern`, else where it differs.
-    public func verify(_ pattern: Pattern) -> BufferDifference? {
-        BufferDifference(expected: Buffer.expectedBytes(pattern, count: count), actual: bytes, what: pattern.description)
+    /// Throws `InvalidArgument` for an invalid `.lbaStamped` LBA size.
+    public func verify(_ pattern: Pattern) throws -> BufferDifference? {
+        BufferDifference(expected: try Buffer.expectedBytes(pattern, count: count), actual: bytes, what: pattern.description)
     }
 
     /// nil when both buffers hold the same bytes, else where they differ (`other` is the expectation).
@@ -160,14 +213,23 @@ public struct Buffer: Sendable {
     }
 
     /// `(lba, token)` stamped in logical block `block` by `.lbaStamped`.
-    public func stamp(ofBlock block: Int, lbaSize: Int) -> (lba: UInt64, token: UInt64) {
-        (load(at: block * lbaSize, as: UInt64.self), load(at: block * lbaSize + 8, as: UInt64.self))
+    /// Throws `InvalidArgument` when the block is outside the buffer.
+    public func stamp(ofBlock block: Int, lbaSize: Int) throws -> (lba: UInt64, token: UInt64) {
+        try InvalidArgument.check("lbaSize", lbaSize, in: 16...Int.max)
+        let blocks = count / lbaSize
+        try InvalidArgument.check("block", block, in: 0..<blocks)
+        return (try load(at: block * lbaSize, as: UInt64.self), try load(at: block * lbaSize + 8, as: UInt64.self))
     }
 
-    /// `hexdump -C`-style dump: offset, 16 bytes, ASCII; repeated lines collapse to `*`.
-    public func hexdump(offset start: Int = 0, count n: Int? = nil) -> String {
+    /// `hexdump -C`-style dump of the whole buffer: offset, 16 bytes, ASCII; repeated lines collapse to `*`.
+    public func hexdump() -> String { Hexdump.format(bytes, baseOffset: 0) }
+
+    /// `hexdump -C`-style dump of `count` bytes (default: to the end) from `offset`. Throws `InvalidArgument`
+    /// unless they are inside the buffer.
+    public func hexdump(offset start: Int = 0, count n: Int? = nil) throws -> String {
+        try InvalidArgument.check("offset", start, in: 0...count)
         let n = n ?? (count - start)
-        return Hexdump.format(bytes(at: start, count: n), baseOffset: start)
+        return Hexdump.format(try bytes(at: start, count: n), baseOffset: start)
     }
 }
 
@@ -310,7 +372,7 @@ struct PatternGenerator {
     mutating func nextWord(at index: Int) -> UInt64 {
         switch pattern {
         case .lbaStamped(let first, let size, let token):
-            precondition(size >= 16 && size % 8 == 0, "LBA size must be a multiple of 8 and at least 16")
+            // `Pattern.validate()` (called by every public entry) guarantees size >= 16 and a multiple of 8.
             let block = index / size, within = index % size
             let lba = first &+ UInt64(block)
             switch within {

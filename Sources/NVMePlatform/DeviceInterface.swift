@@ -29,6 +29,19 @@ public protocol DMAAllocator: AnyObject, Sendable {
     var liveRegions: Int { get }
 }
 
+/// The argument checks every `DMAAllocator` makes before allocating.
+public enum DMAArguments {
+    /// The largest single allocation accepted: 1 TiB (larger lengths would overflow page rounding long before).
+    public static let maximumLength = 1 << 40
+    /// Throws `InvalidArgument` unless `length` is in 0...1 TiB and `alignment` is a power of two up to 1 GiB.
+    public static func check(length: Int, alignment: Int) throws {
+        try InvalidArgument.check("length", length, in: 0...maximumLength)
+        guard alignment > 0, alignment <= 1 << 30, alignment & (alignment - 1) == 0 else {
+            throw InvalidArgument(name: "alignment", value: alignment, valid: "a power of two in 1...2^30")
+        }
+    }
+}
+
 /// How a device signals completions.
 public enum InterruptKind: String, Sendable, Codable {
     case msix, msi, intx, none

@@ -68,10 +68,10 @@ public final class EventInterruptSource: InterruptSource, @unchecked Sendable {
     private let hooks: Hooks
     private let state = Mutex(State())
 
+    /// A negative `supportedVectors` counts as 0.
     public init(kind: InterruptKind, supportedVectors: Int, hooks: Hooks = Hooks()) {
-        precondition(supportedVectors >= 0)
         self.kind = kind
-        self.supportedVectors = supportedVectors
+        self.supportedVectors = max(0, supportedVectors)
         self.hooks = hooks
     }
 

@@ -1,3 +1,4 @@
+import NVMeSpec
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -57,13 +58,30 @@ public final class HeapDMAAllocator: DMAAllocator, DMAAddressSpace, @unchecked S
     public let layout: Layout
     private let state: Mutex<State>
 
-    public init(base: UInt64 = HeapDMAAllocator.defaultBase, pageSize: Int = 4096, guardGap: Int? = nil,
-                layout: Layout = .contiguous) {
-        precondition(pageSize > 0 && pageSize & (pageSize - 1) == 0, "page size must be a power of two")
-        precondition(base % UInt64(pageSize) == 0, "base must be page aligned")
-        if case .scattered(let chunk) = layout {
-            precondition(chunk > 0 && chunk % pageSize == 0, "scatter chunk must be a multiple of the page size")
+    /// The defaults: bus addresses from `defaultBase`, 4 KiB pages, contiguous.
+    public convenience init() {
+        // The defaults satisfy every check of the throwing init.
+        self.init(checkedBase: HeapDMAAllocator.defaultBase, pageSize: 4096, guardGap: nil, layout: .contiguous)
+    }
+
+    /// Throws `InvalidArgument` unless `pageSize` is a power of two (at most 1 GiB), `base` is page aligned and a
+    /// scattered layout's chunk is a positive multiple of the page size.
+    public convenience init(base: UInt64 = HeapDMAAllocator.defaultBase, pageSize: Int = 4096, guardGap: Int? = nil,
+                            layout: Layout = .contiguous) throws {
+        guard pageSize > 0, pageSize <= 1 << 30, pageSize & (pageSize - 1) == 0 else {
+            throw InvalidArgument(name: "pageSize", value: pageSize, valid: "a power of two in 1...2^30")
         }
+        guard base % UInt64(pageSize) == 0 else {
+            throw InvalidArgument(name: "base", value: "0x\(String(base, radix: 16))", valid: "a multiple of \(pageSize)")
+        }
+        if case .scattered(let chunk) = layout, chunk <= 0 || chunk % pageSize != 0 {
+            throw InvalidArgument(name: "chunk", value: chunk, valid: "a positive multiple of \(pageSize)")
+        }
+        if let g = guardGap { try InvalidArgument.check("guardGap", g, in: 0...(1 << 30)) }
+        self.init(checkedBase: base, pageSize: pageSize, guardGap: guardGap, layout: layout)
+    }
+
+    private init(checkedBase base: UInt64, pageSize: Int, guardGap: Int?, layout: Layout) {
         self.base = base
         self.pageSize = pageSize
         self.guardGap = max(pageSize, guardGap ?? pageSize)
@@ -72,8 +90,7 @@ public final class HeapDMAAllocator: DMAAllocator, DMAAddressSpace, @unchecked S
     }
 
     public func allocate(length: Int, alignment: Int = 4096) throws -> DMARegion {
-        precondition(length >= 0, "negative DMA length")
-        precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment must be a power of two")
+        try DMAArguments.check(length: length, alignment: alignment)
         let align = max(alignment, pageSize)
         let mapped = max(pageSize, (length + pageSize - 1) / pageSize * pageSize)
         var raw: UnsafeMutableRawPointer?

@@ -1,3 +1,4 @@
+import NVMeSpec
 import CNUMA
 import CNVMeShim
 import Synchronization
@@ -152,7 +153,7 @@ public final class HugepageDMAAllocator: DMAAllocator, @unchecked Sendable {
     }
 
     public func allocate(length: Int, alignment: Int = 4096) throws -> DMARegion {
-        precondition(length >= 0 && alignment > 0 && alignment & (alignment - 1) == 0)
+        try DMAArguments.check(length: length, alignment: alignment)
         let size = UInt64(max(4096, (length + 4095) / 4096 * 4096))
         let align = UInt64(max(4096, alignment))
         // IOVAAllocator never hands out offset 0 (a guard against zero bus addresses); arenas use offsets from 0x1000,

@@ -35,10 +35,10 @@ public struct IOVAAllocator: Sendable, Hashable {
         free = ranges
     }
 
-    /// The first `length` bytes aligned to `alignment` that fit, or nil when the space is exhausted.
+    /// The first `length` bytes aligned to `alignment` that fit, or nil when the space is exhausted or the request
+    /// is not one (`length` 0, `alignment` not a power of two).
     public mutating func allocate(length: UInt64, alignment: UInt64 = 4096) -> UInt64? {
-        precondition(length > 0, "empty IOVA allocation")
-        precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment must be a power of two")
+        guard length > 0, alignment > 0, alignment & (alignment - 1) == 0 else { return nil }
         for (i, r) in free.enumerated() {
             let (sum, overflow) = r.start.addingReportingOverflow(alignment - 1)
             if overflow { continue }

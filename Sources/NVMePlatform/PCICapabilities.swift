@@ -17,8 +17,9 @@ public struct PCIConfigHeader: Sendable, Hashable {
     public var capabilitiesPointer: UInt8
     public var interruptLine: UInt8, interruptPin: UInt8
 
-    public init(_ b: [UInt8]) {
-        precondition(b.count >= 64, "a PCI header is 64 bytes")
+    /// Decodes the 64-byte header; bytes missing from a shorter array read as 0.
+    public init(_ bytes: [UInt8]) {
+        let b = bytes.count >= 64 ? bytes : bytes + [UInt8](repeating: 0, count: 64 - bytes.count)
         vendorID = le16(b, 0x00); deviceID = le16(b, 0x02)
         command = le16(b, 0x04); status = le16(b, 0x06)
         revisionID = b[0x08]

@@ -50,7 +50,7 @@ extension SubmissionQueueEntry {
 
     /// The 0's based dword count covering `byteCount` bytes (0 for an empty transfer, which the field can't say).
     public static func numd(forByteCount byteCount: Int) -> UInt32 {
-        byteCount <= 0 ? 0 : UInt32(truncatingIfNeeded: (byteCount + 3) / 4 - 1)
+        byteCount <= 0 ? 0 : UInt32(truncatingIfNeeded: (byteCount - 1) / 4)
     }
 
     /// Delete I/O Completion Queue (04h) — §5.6. CDW10[15:0] QID.

@@ -3,8 +3,9 @@
 
 @inline(__always)
 func fieldMask<T: FixedWidthInteger & UnsignedInteger>(_ hi: Int, _ lo: Int) -> T {
-    let width = hi - lo + 1
-    return width >= T.bitWidth ? ~T.zero : ((T(1) << width) - 1)
+    let width = hi &- lo &+ 1
+    // hi < lo (an empty field) selects nothing rather than trapping.
+    return width <= 0 ? 0 : width >= T.bitWidth ? ~T.zero : ((T(1) << width) - 1)
 }
 
 extension FixedWidthInteger where Self: UnsignedInteger {

@@ -21,29 +21,45 @@ extension ByteStructure {
     @inline(__always)
     public func le<T: FixedWidthInteger>(_ offset: Int, as: T.Type = T.self) -> T { readLE(bytes, offset, as: T.self) }
 
+    // Field accessors never trap: bytes outside the structure read as 0 and writes to them are dropped, so an
+    // out-of-range index (`lbaf: 99`, `psd: -1`) gives zeroes instead of killing the process.
+
+    /// Writes `value` little-endian at `offset`; bytes that fall outside the structure are dropped.
     @inline(__always)
     public mutating func setLE<T: FixedWidthInteger>(_ offset: Int, _ value: T) {
-        for i in 0..<(T.bitWidth / 8) { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (i * 8)) }
+        for i in 0..<(T.bitWidth / 8) {
+            let (o, overflow) = offset.addingReportingOverflow(i)
+            if !overflow, o >= 0, o < bytes.count { bytes[o] = UInt8(truncatingIfNeeded: value >> (i * 8)) }
+        }
     }
 
     /// An ASCII field as stored, up to the first NUL (trailing spaces kept, as nvme-cli prints them).
     public func ascii(_ offset: Int, _ length: Int) -> String {
-        let slice = bytes[offset..<(offset + length)]
+        let slice = raw(offset, length)
         let end = slice.firstIndex(of: 0) ?? slice.endIndex
         return String(decoding: slice[..<end], as: UTF8.self)
     }
 
     /// Writes `string` into a `length`-byte field, truncated, padded with `pad` (spaces for SN/MN/FR, NUL for NQNs).
     public mutating func setASCII(_ offset: Int, _ length: Int, _ string: String, pad: UInt8 = 0x20) {
-        let utf8 = Array(string.utf8.prefix(length))
-        for i in 0..<length { bytes[offset + i] = i < utf8.count ? utf8[i] : pad }
+        let utf8 = Array(string.utf8.prefix(max(0, length)))
+        setRaw(offset, length, utf8 + [UInt8](repeating: pad, count: max(0, length - utf8.count)))
     }
 
-    /// Raw bytes `offset..<offset+length`.
-    public func raw(_ offset: Int, _ length: Int) -> [UInt8] { Array(bytes[offset..<(offset + length)]) }
+    /// Raw bytes `offset..<offset+length` (bytes outside the structure read as 0).
+    public func raw(_ offset: Int, _ length: Int) -> [UInt8] {
+        (0..<max(0, length)).map { i in
+            let (o, overflow) = offset.addingReportingOverflow(i)
+            return !overflow && o >= 0 && o < bytes.count ? bytes[o] : 0
+        }
+    }
 
+    /// Writes `length` bytes of `value` (zero-padded) at `offset`; bytes outside the structure are dropped.
     public mutating func setRaw(_ offset: Int, _ length: Int, _ value: [UInt8]) {
-        for i in 0..<length { bytes[offset + i] = i < value.count ? value[i] : 0 }
+        for i in 0..<max(0, length) {
+            let (o, overflow) = offset.addingReportingOverflow(i)
+            if !overflow, o >= 0, o < bytes.count { bytes[o] = i < value.count ? value[i] : 0 }
+        }
     }
 }
 

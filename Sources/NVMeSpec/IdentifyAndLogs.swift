@@ -11,7 +11,7 @@ public struct NamespaceList: ByteStructure, FieldReport {
     }
 
     /// Entry n (0...1023), raw.
-    public subscript(n: Int) -> UInt32 { get { le(4 * n) } set { setLE(4 * n, newValue) } }
+    public subscript(n: Int) -> UInt32 { get { le(4 &* n) } set { setLE(4 &* n, newValue) } }
     /// The NSIDs up to the first zero entry.
     public var nsids: [UInt32] {
         var out: [UInt32] = []
@@ -88,8 +88,8 @@ public struct ZonedIdentifyNamespace: ByteStructure, FieldReport {
 
     /// Bytes 2816+16n… — LBA Format Extension n (0...63), paired with Identify Namespace LBA Format n.
     public subscript(lbafe n: Int) -> LBAFormatExtension {
-        get { LBAFormatExtension(zsze: le(2816 + 16 * n), zdes: bytes[2816 + 16 * n + 8]) }
-        set { setLE(2816 + 16 * n, newValue.zsze); bytes[2816 + 16 * n + 8] = newValue.zdes }
+        get { LBAFormatExtension(zsze: le(2816 &+ 16 &* n), zdes: le(2816 &+ 16 &* n &+ 8)) }
+        set { setLE(2816 &+ 16 &* n, newValue.zsze); setLE(2816 &+ 16 &* n &+ 8, newValue.zdes) }
     }
     /// ZOC bit 0 — Variable Zone Capacity.
     public var vzcap: Bool { get { zoc.bit(0) } set { zoc.setBit(0, newValue) } }
@@ -235,8 +235,8 @@ public struct SMARTHealthLog: ByteStructure, FieldReport, NVMeCLIReport {
 
     /// Bytes 215:200 — Temperature Sensor n (1...8), Kelvin; 0 = not implemented.
     public subscript(temperatureSensor n: Int) -> UInt16 {
-        get { le(200 + 2 * (n - 1)) }
-        set { setLE(200 + 2 * (n - 1), newValue) }
+        get { le(200 &+ 2 &* (n &- 1)) }
+        set { setLE(200 &+ 2 &* (n &- 1), newValue) }
     }
     /// Critical Warning bit 0 — available spare below threshold.
     public var spareBelowThreshold: Bool { criticalWarning.bit(0) }
@@ -297,8 +297,8 @@ public struct FirmwareSlotLog: ByteStructure, FieldReport {
     public var nextResetSlot: UInt8 { get { afi.bits(6, 4) } set { afi.setBits(6, 4, newValue) } }
     /// Bytes 8+8(n-1)… — Firmware Revision for Slot n (1...7), ASCII; empty when the slot is empty.
     public subscript(frs n: Int) -> String {
-        get { ascii(8 * n, 8) }
-        set { setASCII(8 * n, 8, newValue, pad: newValue.isEmpty ? 0 : 0x20) }
+        get { ascii(8 &* n, 8) }
+        set { setASCII(8 &* n, 8, newValue, pad: newValue.isEmpty ? 0 : 0x20) }
     }
 
     public var reportFields: [ReportField] {

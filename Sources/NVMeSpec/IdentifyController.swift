@@ -227,8 +227,8 @@ public struct IdentifyController: ByteStructure, FieldReport, NVMeCLIReport {
 
     /// Bytes 2047+32n:2048+32n — Power State Descriptor n (0...31).
     public subscript(psd n: Int) -> PowerStateDescriptor {
-        get { PowerStateDescriptor(bytes: bytes[(2048 + 32 * n)..<(2080 + 32 * n)])! }
-        set { bytes.replaceSubrange((2048 + 32 * n)..<(2080 + 32 * n), with: newValue.bytes) }
+        get { PowerStateDescriptor(bytes: raw(2048 &+ 32 &* n, 32)) ?? PowerStateDescriptor() }
+        set { setRaw(2048 &+ 32 &* n, 32, newValue.bytes) }
     }
     /// Power states 0...NPSS.
     public var psds: [PowerStateDescriptor] { (0...min(Int(npss), 31)).map { self[psd: $0] } }
@@ -375,8 +375,8 @@ public struct IdentifyNamespace: ByteStructure, FieldReport, NVMeCLIReport {
 
     /// Bytes 131+4n:128+4n — LBA Format n (0...63).
     public subscript(lbaf n: Int) -> LBAFormat {
-        get { LBAFormat(rawValue: le(128 + 4 * n)) }
-        set { setLE(128 + 4 * n, newValue.rawValue) }
+        get { LBAFormat(rawValue: le(128 &+ 4 &* n)) }
+        set { setLE(128 &+ 4 &* n, newValue.rawValue) }
     }
     /// Formats 0...NLBAF.
     public var lbafs: [LBAFormat] { (0...min(Int(nlbaf), 63)).map { self[lbaf: $0] } }

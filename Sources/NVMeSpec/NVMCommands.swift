@@ -43,11 +43,14 @@ func littleEndianBytes<T: FixedWidthInteger>(_ v: T) -> [UInt8] {
     (0..<(T.bitWidth / 8)).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) }
 }
 
-/// Reads a little-endian integer at `offset` of `b`; bytes past the end read as 0.
+/// Reads a little-endian integer at `offset` of `b`; bytes outside `b` (past the end, or a negative offset) read as 0.
 @inline(__always)
 func readLE<T: FixedWidthInteger>(_ b: [UInt8], _ offset: Int, as: T.Type) -> T {
     var v: T = 0
-    for i in 0..<(T.bitWidth / 8) where offset + i < b.count { v |= T(truncatingIfNeeded: b[offset + i]) << (i * 8) }
+    for i in 0..<(T.bitWidth / 8) {
+        let (o, overflow) = offset.addingReportingOverflow(i)
+        if !overflow, o >= 0, o < b.count { v |= T(truncatingIfNeeded: b[o]) << (i * 8) }
+    }
     return v
 }
 

@@ -19,6 +19,10 @@ public enum PRPError: Error, Hashable, Sendable, CustomStringConvertible {
     case listPageNotQwordAligned(UInt64)
     /// A run has a negative length.
     case negativeLength(index: Int)
+    /// A run (or adjacent runs merged) would end past the top of the 64-bit bus address space.
+    case runPastAddressSpace(index: Int)
+    /// A list page placed so near the end of a memory page that it holds one entry cannot chain to another.
+    case listPageTooSmall(UInt64)
 
     public var description: String {
         switch self {
@@ -28,6 +32,8 @@ public enum PRPError: Error, Hashable, Sendable, CustomStringConvertible {
         case .runEndsMidPage(let i, let e): "run \(i) ends at 0x\(hexDigits(e, width: 1)), not on a page boundary: PRPs need page-aligned run ends before the last (use an SGL)"
         case .listPageNotQwordAligned(let a): "PRP list page 0x\(hexDigits(a, width: 1)) is not 8-byte aligned"
         case .negativeLength(let i): "run \(i) has a negative length"
+        case .runPastAddressSpace(let i): "run \(i) ends past the top of the 64-bit bus address space"
+        case .listPageTooSmall(let a): "PRP list page 0x\(hexDigits(a, width: 1)) holds a single entry and cannot chain: start it at least 16 bytes before a page boundary"
         }
     }
 }
@@ -66,7 +72,7 @@ public enum PRP {
         var entries: [UInt64] = []
         for (i, run) in merged.enumerated() {
             if i > 0 && run.busAddress & mask != 0 { throw .runStartsMidPage(index: i, busAddress: run.busAddress) }
-            let end = run.busAddress + UInt64(run.length)
+            let end = run.busAddress + UInt64(run.length)   // merge() checked it does not overflow
             if i < merged.count - 1 && end & mask != 0 { throw .runEndsMidPage(index: i, end: end) }
             guard run.length > 0 else { continue }
             entries.append(run.busAddress)
@@ -80,9 +86,12 @@ public enum PRP {
     static func merge(_ runs: [DMARun]) throws(PRPError) -> [DMARun] {
         var out: [DMARun] = []
         if let i = runs.firstIndex(where: { $0.length < 0 }) { throw .negativeLength(index: i) }
-        for r in runs where r.length > 0 {
+        for (i, r) in runs.enumerated() where r.length > 0 {
+            if r.busAddress.addingReportingOverflow(UInt64(r.length)).overflow { throw .runPastAddressSpace(index: i) }
             if var last = out.last, last.busAddress + UInt64(last.length) == r.busAddress {
-                last.length += r.length; out[out.count - 1] = last
+                let (sum, overflow) = last.length.addingReportingOverflow(r.length)
+                if overflow { throw .runPastAddressSpace(index: i) }
+                last.length = sum; out[out.count - 1] = last
             } else {
                 out.append(r)
             }
@@ -90,11 +99,12 @@ public enum PRP {
         return out
     }
 
-    /// How many page-aligned PRP list pages `entryCount` page entries need (0 for one or two entries).
+    /// How many page-aligned PRP list pages `entryCount` page entries need (0 for one or two entries). A page size
+    /// below 16 bytes counts as 16 (two entries per list page, the least that can chain).
     public static func listPageCount(entryCount: Int, pageSize: Int) -> Int {
+        guard entryCount > 2 else { return 0 }
         let m = entryCount - 1   // entries after PRP1
-        guard m > 1 else { return 0 }
-        let slots = entriesPerListPage(pageSize: pageSize)
+        let slots = max(2, entriesPerListPage(pageSize: pageSize))
         if m <= slots { return 1 }
         return 1 + (m - slots + (slots - 2)) / (slots - 1)
     }
@@ -125,6 +135,7 @@ public enum PRP {
                 pages.append(.init(busAddress: address, entries: Array(rest)))
                 break
             }
+            if slots < 2 { throw .listPageTooSmall(address) }
             let next = listPage(pages.count + 1)
             pages.append(.init(busAddress: address, entries: Array(rest.prefix(slots - 1)) + [next]))
             rest = rest.dropFirst(slots - 1)

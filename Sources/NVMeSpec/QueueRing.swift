@@ -11,8 +11,9 @@ public struct QueueRing: Hashable, Sendable {
     /// Phase tag the producer writes at `tail` (flips when tail wraps).
     public private(set) var tailPhase: Bool
 
-    public init(size: Int, head: UInt16 = 0, tail: UInt16 = 0, phase: Bool = true, tailPhase: Bool = true) {
-        precondition(size >= 2 && size <= 65536, "a queue has 2...65536 entries, not \(size)")
+    /// Throws `InvalidArgument` unless `size` is in 2...65536 (§3.3.1: a queue has at least 2 entries).
+    public init(size: Int, head: UInt16 = 0, tail: UInt16 = 0, phase: Bool = true, tailPhase: Bool = true) throws {
+        try InvalidArgument.check("size", size, in: 2...65536)
         self.size = size; self.head = head; self.tail = tail; self.phase = phase; self.tailPhase = tailPhase
     }
 
@@ -26,20 +27,20 @@ public struct QueueRing: Hashable, Sendable {
     /// The index after `i`, wrapping at `size`.
     public func next(_ i: UInt16) -> UInt16 { UInt16((Int(i) + 1) % size) }
     /// `i + n` modulo size.
-    public func index(_ i: UInt16, offsetBy n: Int) -> UInt16 { UInt16(((Int(i) + n) % size + size) % size) }
+    public func index(_ i: UInt16, offsetBy n: Int) -> UInt16 { UInt16(((Int(i) + n % size) % size + size) % size) }
     /// Entries from `from` up to (excluding) `to`, walking forward with wrap.
     public func distance(from: UInt16, to: UInt16) -> Int { (Int(to) - Int(from) + size) % size }
     /// The slot indexes between head and tail, in order.
     public var occupied: [UInt16] { (0..<count).map { index(head, offsetBy: $0) } }
 
-    /// Advances the tail by `n` (producer). Flips `tailPhase` on each wrap. Never checks fullness.
+    /// Advances the tail by `n` (producer; n <= 0 does nothing). Flips `tailPhase` on each wrap. Never checks fullness.
     public mutating func advanceTail(by n: Int = 1) {
-        for _ in 0..<n { tail = next(tail); if tail == 0 { tailPhase.toggle() } }
+        for _ in 0..<max(0, n) { tail = next(tail); if tail == 0 { tailPhase.toggle() } }
     }
 
-    /// Advances the head by `n` (consumer). Flips `phase` on each wrap.
+    /// Advances the head by `n` (consumer; n <= 0 does nothing). Flips `phase` on each wrap.
     public mutating func advanceHead(by n: Int = 1) {
-        for _ in 0..<n { head = next(head); if head == 0 { phase.toggle() } }
+        for _ in 0..<max(0, n) { head = next(head); if head == 0 { phase.toggle() } }
     }
 
     /// Moves the head to `newHead` (e.g. an SQHD from a CQE), flipping `phase` if it wrapped.

@@ -74,9 +74,11 @@ public enum SGL {
         return SGLLayout(sgl1: sgl1, segments: segments)
     }
 
-    /// Segments needed for `count` elements with `descriptorsPerSegment` capacity (0 for a single element).
+    /// Segments needed for `count` elements with `descriptorsPerSegment` capacity (0 for a single element). A
+    /// capacity below 2 counts as 2, the least that can chain.
     public static func segmentCount(elements count: Int, descriptorsPerSegment: Int) -> Int {
         guard count > 1 else { return 0 }
+        let descriptorsPerSegment = max(2, descriptorsPerSegment)
         if count <= descriptorsPerSegment { return 1 }
         return 1 + (count - descriptorsPerSegment + descriptorsPerSegment - 2) / (descriptorsPerSegment - 1)
     }

@@ -16,16 +16,29 @@ public struct SubmissionQueueEntry: Hashable, Sendable {
         self.nsid = nsid
     }
 
-    /// Dword `i` (0...15) of the entry.
+    /// Dword `i` (0...15) of the entry. Never traps: outside 0...15 it reads 0 and a write is dropped;
+    /// `dword(_:)` and `setDword(_:to:)` throw instead.
     public subscript(dword i: Int) -> UInt32 {
         get {
-            precondition((0..<16).contains(i), "SQE dword index \(i) is outside 0...15")
+            guard (0..<16).contains(i) else { return 0 }
             return Swift.withUnsafeBytes(of: storage) { $0.load(fromByteOffset: i * 4, as: UInt32.self) }
         }
         set {
-            precondition((0..<16).contains(i), "SQE dword index \(i) is outside 0...15")
+            guard (0..<16).contains(i) else { return }
             withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: newValue, toByteOffset: i * 4, as: UInt32.self) }
         }
+    }
+
+    /// Dword `i` of the entry; throws `InvalidArgument` unless `i` is in 0...15.
+    public func dword(_ i: Int) throws -> UInt32 {
+        try InvalidArgument.check("dword", i, in: 0...15)
+        return self[dword: i]
+    }
+
+    /// Sets dword `i` of the entry; throws `InvalidArgument` unless `i` is in 0...15.
+    public mutating func setDword(_ i: Int, to value: UInt32) throws {
+        try InvalidArgument.check("dword", i, in: 0...15)
+        self[dword: i] = value
     }
 
     // MARK: Command Dword 0 (Figure 87)

@@ -8,7 +8,10 @@ public struct AddressGenerator: Sendable {
     public let randomPercent: Int
     @usableFromInline var cursor: UInt64
 
+    /// An empty or inverted region becomes the one block at `regionStart`; alignment below 1 counts as 1 and the
+    /// random percentage is clamped to 0...100.
     public init(regionStart: UInt64, regionEnd: UInt64, alignment: Int = 1, randomPercent: Int = 100) {
+        let regionStart = min(regionStart, UInt64.max - 1)
         self.regionStart = regionStart
         self.regionEnd = max(regionEnd, regionStart + 1)
         self.alignment = UInt64(max(1, alignment))
@@ -16,20 +19,20 @@ public struct AddressGenerator: Sendable {
         self.cursor = regionStart
     }
 
-    /// Starting LBA for an IO of `blocks` blocks.
+    /// Starting LBA for an IO of `blocks` blocks (a negative count counts as 0).
     @inlinable
     public mutating func next(blocks: Int, _ rng: inout WorkloadRandom) -> UInt64 {
-        let n = UInt64(blocks)
+        let n = UInt64(clamping: blocks)
         let span = regionEnd - regionStart
         if randomPercent == 100 || (randomPercent > 0 && rng.percent() < randomPercent) {
             let slots = span >= n ? (span - n) / alignment + 1 : 1
             let lba = regionStart + rng.below(slots) * alignment
-            cursor = lba + n
+            cursor = lba &+ n
             return lba
         }
         var lba = cursor
-        if lba + n > regionEnd || lba < regionStart { lba = regionStart }
-        cursor = lba + n
+        if lba < regionStart || lba > regionEnd || n > regionEnd - lba { lba = regionStart }
+        cursor = lba &+ n
         return lba
     }
 

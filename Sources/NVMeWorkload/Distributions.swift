@@ -194,18 +194,26 @@ public struct OperationMix: Sendable, Hashable, Codable, CustomStringConvertible
 /// so the IO path neither allocates nor loops.
 public struct WeightedTable<Value: Sendable>: Sendable {
     @usableFromInline let table: [Value]
-    public init(_ pairs: [(Value, Int)], slots: Int = 4096) {
-        let total = pairs.reduce(0) { $0 + max(0, $1.1) }
-        precondition(total > 0, "weights must add up to more than zero")
+    /// Throws `WorkloadConfigurationError.invalid` when no weight is positive (nothing to sample), or `slots` is
+    /// outside 1...2^20.
+    public init(_ pairs: [(Value, Int)], slots: Int = 4096) throws {
+        guard let last = pairs.last(where: { $0.1 > 0 }) else {
+            throw WorkloadConfigurationError.invalid("weights must add up to more than zero (got \(pairs.map(\.1)))")
+        }
+        guard (1...(1 << 20)).contains(slots) else {
+            throw WorkloadConfigurationError.invalid("slots \(slots) is outside 1...\(1 << 20)")
+        }
+        // Doubles: weights near Int.max must not overflow the sum.
+        let total = pairs.reduce(0.0) { $0 + Double(max(0, $1.1)) }
         var t: [Value] = []
         t.reserveCapacity(slots)
-        var acc = 0
+        var acc = 0.0
         for (v, w) in pairs where w > 0 {
-            acc += w
-            let upTo = Int((Double(acc) / Double(total) * Double(slots)).rounded())
+            acc += Double(w)
+            let upTo = min(slots, Int((acc / total * Double(slots)).rounded()))
             while t.count < upTo { t.append(v) }
         }
-        while t.count < slots { t.append(pairs.last { $0.1 > 0 }!.0) }
+        while t.count < slots { t.append(last.0) }
         table = t
     }
     @inlinable @inline(__always)

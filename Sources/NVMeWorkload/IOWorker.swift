@@ -224,8 +224,8 @@ public final class IOWorker: @unchecked Sendable {
         self.map = c.verify ? (map ?? IntegrityMap(nsid: namespace.nsid, blockSize: bs, firstLBA: regionStart,
                                                    blockCount: Int(regionEnd - regionStart))) : nil
         generation = (self.map?.highestGeneration ?? 0) &+ 1
-        sizeTable = WeightedTable(c.ioSize.entries.map { ($0.blocks, $0.weight) })
-        opTable = WeightedTable(c.mix.active.map { ($0, c.mix.weights[$0]!) })
+        sizeTable = try WeightedTable(c.ioSize.entries.map { ($0.blocks, $0.weight) })
+        opTable = try WeightedTable(c.mix.active.map { ($0, c.mix.weights[$0]!) })
         addresses = AddressGenerator(regionStart: regionStart, regionEnd: regionEnd, alignment: c.lbaAlignment,
                                      randomPercent: c.randomPercent)
         rng = WorkloadRandom(seed: c.seed)

@@ -131,7 +131,9 @@ public final class Workload: @unchecked Sendable {
             let c = j.controller
             let ns = c.namespaces.first { $0.nsid == j.configuration.nsid }!
             let used = Set(c.ioQueues.map(\.qid))
-            let qid = (1...UInt16.max).first { !used.contains($0) }!
+            guard let qid = (1...UInt16.max).first(where: { !used.contains($0) }) else {
+                throw WorkloadError.configuration("\(c.device.address) has no free I/O queue identifier (65535 in use)")
+            }
             let qp: QueuePair
             do {
                 let sqDepth = max(2, j.configuration.queueDepth + 1)

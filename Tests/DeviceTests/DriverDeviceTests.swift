@@ -36,12 +36,12 @@ func byHand(_ sqe: SQE, on qp: QueuePair, _ c: Controller) throws -> CQE {
 func ioRoundTrip(_ c: Controller, _ qp: QueuePair, slba: UInt64, blocks: Int, seed: UInt64) throws -> Bool {
     let size = c.namespaces[0].blockSize * blocks
     let out = try Buffer(count: size, from: c.allocator)
-    out.fill(.lbaStamped(firstLBA: slba, lbaSize: c.namespaces[0].blockSize, token: seed))
-    var w = DriverCommand.write(nsid: c.namespaces[0].nsid, slba: slba, blocks: blocks)
+    try out.fill(.lbaStamped(firstLBA: slba, lbaSize: c.namespaces[0].blockSize, token: seed))
+    var w = try DriverCommand.write(nsid: c.namespaces[0].nsid, slba: slba, blocks: blocks)
     let kw = try DataPointer.attach(out, to: &w, pageSize: c.pageSize, allocator: c.allocator)
     guard qp.execute(w, data: kw).isSuccess else { return false }
     let back = try Buffer(count: size, from: c.allocator)
-    var r = DriverCommand.read(nsid: c.namespaces[0].nsid, slba: slba, blocks: blocks)
+    var r = try DriverCommand.read(nsid: c.namespaces[0].nsid, slba: slba, blocks: blocks)
     let kr = try DataPointer.attach(back, to: &r, pageSize: c.pageSize, allocator: c.allocator)
     guard qp.execute(r, data: kr).isSuccess else { return false }
     return back.compare(to: out) == nil
@@ -77,7 +77,7 @@ struct DriverSlideExamplesOnDevice {
         var sq = SQE(opcode: 0x01); sq.prp1 = io.sq.busAddress; sq.cdw10 = 15 << 16 | 5; sq.cdw11 = 5 << 16 | 1
         #expect(c.adminCommand(sq).isSuccess)
         let data = try Buffer(count: 4096, from: c.allocator)
-        data.fill(.lbaStamped(firstLBA: 100, lbaSize: 512, token: 2020))
+        try data.fill(.lbaStamped(firstLBA: 100, lbaSize: 512, token: 2020))
         var w = SQE(opcode: 0x01, nsid: 1); w.cid = 1; w.prp1 = data.busAddress(); w.cdw10 = 100; w.cdw12 = 7
         let irq = c.interrupts.count(vector: Int(vector))
         #expect(try byHand(w, on: io, c).status.isSuccess)
@@ -85,7 +85,7 @@ struct DriverSlideExamplesOnDevice {
         let back = try Buffer(count: 4096, from: c.allocator)
         var r = w; r.opc = 0x02; r.cid = 2; r.prp1 = back.busAddress()
         #expect(try byHand(r, on: io, c).cid == 2)
-        #expect(back.verify(.lbaStamped(firstLBA: 100, lbaSize: 512, token: 2020)) == nil)
+        #expect(try back.verify(.lbaStamped(firstLBA: 100, lbaSize: 512, token: 2020)) == nil)
         #expect(c.adminCommand(DriverCommand.deleteIOSubmissionQueue(qid: 5)).isSuccess)
         #expect(c.adminCommand(DriverCommand.deleteIOCompletionQueue(qid: 5)).isSuccess)
     }
@@ -129,7 +129,7 @@ struct DriverInitSequencesOnDevice {
     func insertedStep() throws {
         var seq = InitSequence.standard
         let seen = Mutex<Bool>(false)
-        seq.insert(InitStep("check ready") { c in seen.withLock { $0 = c.registers.csts.rdy } }, after: "enable")
+        try seq.insert(InitStep("check ready") { c in seen.withLock { $0 = c.registers.csts.rdy } }, after: "enable")
         let c = try openGuestController(sequence: seq)
         defer { c.close() }
         #expect(seen.withLock { $0 })
@@ -158,10 +158,10 @@ struct DriverDoorbellsOnDevice {
             let qp = c.ioQueues[0]
             #expect((qp.sq.shadow != nil) == shadow)
             let b = try Buffer(count: 512 * 32, from: c.allocator)
-            b.fill(.lbaStamped(firstLBA: 2000, lbaSize: 512, token: 11))
+            try b.fill(.lbaStamped(firstLBA: 2000, lbaSize: 512, token: 11))
             var keep: [DMARegion] = []
             for i in 0..<32 {
-                var sqe = DriverCommand.write(nsid: 1, slba: 2000 + UInt64(i), blocks: 1)
+                var sqe = try DriverCommand.write(nsid: 1, slba: 2000 + UInt64(i), blocks: 1)
                 keep += try DataPointer.attach(b.slice(offset: 512 * i, count: 512), to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
                 try qp.submit(sqe, ring: i % 8 == 7)
             }
@@ -171,7 +171,7 @@ struct DriverDoorbellsOnDevice {
             #expect(ok == 32)
             withExtendedLifetime(keep) {}
             let back = try Buffer(count: 512 * 32, from: c.allocator)
-            var r = DriverCommand.read(nsid: 1, slba: 2000, blocks: 32)
+            var r = try DriverCommand.read(nsid: 1, slba: 2000, blocks: 32)
             let kr = try DataPointer.attach(back, to: &r, pageSize: c.pageSize, allocator: c.allocator)
             #expect(qp.execute(r, data: kr).isSuccess)
             results.append(back.bytes)
@@ -196,7 +196,7 @@ struct DriverResetsOnDevice {
         let got = Mutex<[Completion]>([])
         for i in 0..<32 {
             let b = try Buffer(count: 4096, from: c.allocator)
-            var sqe = DriverCommand.read(nsid: 1, slba: UInt64(i * 8), blocks: 8)
+            var sqe = try DriverCommand.read(nsid: 1, slba: UInt64(i * 8), blocks: 8)
             let keep = try DataPointer.attach(b, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
             try qp.submit(sqe, data: keep, ring: false) { cc in got.withLock { $0.append(cc) } }
         }

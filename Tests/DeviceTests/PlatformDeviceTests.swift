@@ -59,7 +59,7 @@ struct PlatformDeviceTests {
         let asq = try Buffer(count: 4096, from: dev.dma)
         let acq = try Buffer(count: 4096, from: dev.dma)
         let data = try Buffer(count: 4096, from: dev.dma)
-        data.fill(.byte(0xA5))
+        try data.fill(.byte(0xA5))
         bar.setAQA(AdminQueueAttributes(asqs: 15, acqs: 15))
         bar.setASQ(asq.busAddress())
         bar.setACQ(acq.busAddress())
@@ -73,15 +73,15 @@ struct PlatformDeviceTests {
         #expect(!bar.csts.cfs)
 
         // Identify Controller (CNS 01h), NVMe 2.0 §5.17: DW0 opcode 06h + CID, PRP1 at bytes 24–31, DW10 CNS.
-        asq.store(UInt32(0x06) | UInt32(0x1234) << 16, at: 0)
-        asq.store(data.busAddress(), at: 24)
-        asq.store(UInt32(1), at: 40)
+        try asq.store(UInt32(0x06) | UInt32(0x1234) << 16, at: 0)
+        try asq.store(data.busAddress(), at: 24)
+        try asq.store(UInt32(1), at: 40)
         bar.write32(1, at: 0x1000)                       // SQ0 tail doorbell
 
         let fired = try dev.interrupts.wait(vector: 0, timeout: .seconds(30))
         #expect(fired > 0, "\(dev.interrupts.kind) vector 0 did not fire within 30 s")
-        try PlatformGuest.waitUntil(.seconds(5), "CQE phase tag") { acq.load(at: 12, as: UInt32.self) >> 16 & 1 == 1 }
-        let dw2 = acq.load(at: 8, as: UInt32.self), dw3 = acq.load(at: 12, as: UInt32.self)
+        try PlatformGuest.waitUntil(.seconds(5), "CQE phase tag") { try acq.load(at: 12, as: UInt32.self) >> 16 & 1 == 1 }
+        let dw2 = try acq.load(at: 8, as: UInt32.self), dw3 = try acq.load(at: 12, as: UInt32.self)
         #expect(dw3 & 0xFFFF == 0x1234, "CID")
         #expect(dw3 >> 17 == 0, "status: \(String(dw3 >> 17, radix: 16))")
         #expect(dw2 & 0xFFFF == 1, "SQHD")
@@ -89,12 +89,12 @@ struct PlatformDeviceTests {
         #expect(dev.interrupts.count(vector: 0) >= 1)
 
         // The controller wrote the page: the fill pattern is gone where Identify has data.
-        #expect(data.verify(.byte(0xA5)) != nil)
-        #expect(data.load(at: 0, as: UInt16.self) == 0x1B36, "VID")
-        #expect(data.load(at: 2, as: UInt16.self) == 0x1AF4, "SSVID")
-        let model = String(decoding: data.bytes(at: 24, count: 40), as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        #expect(try data.verify(.byte(0xA5)) != nil)
+        #expect(try data.load(at: 0, as: UInt16.self) == 0x1B36, "VID")
+        #expect(try data.load(at: 2, as: UInt16.self) == 0x1AF4, "SSVID")
+        let model = String(decoding: try data.bytes(at: 24, count: 40), as: UTF8.self).trimmingCharacters(in: .whitespaces)
         #expect(model == "QEMU NVMe Ctrl")
-        let serial = String(decoding: data.bytes(at: 4, count: 20), as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        let serial = String(decoding: try data.bytes(at: 4, count: 20), as: UTF8.self).trimmingCharacters(in: .whitespaces)
         #expect(serial.hasPrefix("NVMEKIT"))
         print("\(dev.backend): Identify via bus 0x\(String(data.busAddress(), radix: 16)), \(dev.interrupts.kind) fired \(fired)×, model '\(model)' serial '\(serial)'")
 
@@ -139,14 +139,14 @@ struct PlatformDeviceTests {
             return nil
         }
         let data = try Buffer(count: 4096, from: dev.dma)
-        admin.postIdentify(into: data, cid: 7)
+        try admin.postIdentify(into: data, cid: 7)
         let timeout = Task { try await Task.sleep(for: .seconds(30)); listener.cancel() }
         let event = await listener.value
         timeout.cancel()
         #expect(event?.vector == 0, "no interrupt event within 30 s")
         #expect((event?.count ?? 0) >= 1)
-        try PlatformGuest.waitUntil(.seconds(5), "CQE") { admin.completion(0) != nil }
-        #expect(admin.completion(0)?.cid == 7)
+        try PlatformGuest.waitUntil(.seconds(5), "CQE") { try admin.completion(0) != nil }
+        #expect(try admin.completion(0)?.cid == 7)
     }
 
     @Test func maskedVectorHoldsItsInterruptUntilUnmasked() throws {
@@ -162,8 +162,8 @@ struct PlatformDeviceTests {
         let before = dev.interrupts.count(vector: 0)
         _ = try dev.interrupts.wait(vector: 0, until: Deadline(nanoseconds: 0))
         let data = try Buffer(count: 4096, from: dev.dma)
-        admin.postIdentify(into: data, cid: 9)
-        try PlatformGuest.waitUntil(.seconds(30), "CQE while masked") { admin.completion(0) != nil }
+        try admin.postIdentify(into: data, cid: 9)
+        try PlatformGuest.waitUntil(.seconds(30), "CQE while masked") { try admin.completion(0) != nil }
         #expect(dev.interrupts.count(vector: 0) == before, "a masked vector delivered an interrupt")
         _ = try dev.interrupts.wait(vector: 0, until: Deadline(nanoseconds: 0))
         try dev.interrupts.setMasked(false, vector: 0)
@@ -279,18 +279,18 @@ enum PlatformGuest {
         }
 
         /// Identify Controller (CNS 01h) into `data`, posted and rung.
-        func postIdentify(into data: Buffer, cid: UInt16) {
+        func postIdentify(into data: Buffer, cid: UInt16) throws {
             let slot = Int(tail) * 64
-            asq.store(UInt32(0x06) | UInt32(cid) << 16, at: slot)
-            asq.store(data.busAddress(), at: slot + 24)
-            asq.store(UInt32(1), at: slot + 40)
+            try asq.store(UInt32(0x06) | UInt32(cid) << 16, at: slot)
+            try asq.store(data.busAddress(), at: slot + 24)
+            try asq.store(UInt32(1), at: slot + 40)
             tail = (tail + 1) % 16
             dev.bar0.write32(tail, at: 0x1000)
         }
 
         /// CID and status of CQ slot `i` once its phase tag is set.
-        func completion(_ i: Int) -> (cid: UInt16, status: UInt32)? {
-            let dw3 = acq.load(at: i * 16 + 12, as: UInt32.self)
+        func completion(_ i: Int) throws -> (cid: UInt16, status: UInt32)? {
+            let dw3 = try acq.load(at: i * 16 + 12, as: UInt32.self)
             guard dw3 >> 16 & 1 == 1 else { return nil }
             return (UInt16(dw3 & 0xFFFF), dw3 >> 17)
         }
@@ -303,9 +303,9 @@ enum PlatformGuest {
     }
 
     /// Polls `condition` until it holds or `timeout` passes (a register the device flips; no interrupt exists for it).
-    static func waitUntil(_ timeout: Duration, _ what: String, _ condition: () -> Bool) throws {
+    static func waitUntil(_ timeout: Duration, _ what: String, _ condition: () throws -> Bool) throws {
         let deadline = Deadline.after(timeout)
-        while !condition() {
+        while try !condition() {
             if deadline.hasPassed { throw PlatformError.unsupported("timed out after \(timeout) waiting for \(what)") }
         }
     }

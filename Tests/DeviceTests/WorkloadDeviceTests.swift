@@ -16,7 +16,7 @@ struct WorkloadDeviceTests {
         o.interrupts = .polling
         o.ioQueueCount = 2
         var seq = InitSequence.standard
-        seq.remove("createIOQueues")
+        try seq.remove("createIOQueues")
         let c = Controller(device: dev, options: o)
         do { try c.initialize(seq) } catch { dev.close(); throw error }
         return c
@@ -96,8 +96,8 @@ struct WorkloadDeviceTests {
         let ns = try #require(c.namespaces.first)
         let qp = try c.createIOQueuePair(qid: 9, depth: 4, vector: nil)
         let buf = try Buffer(count: ns.blockSize, from: c.allocator)
-        buf.fill(.random(seed: 77))
-        var sqe = DriverCommand.write(nsid: ns.nsid, slba: 777, blocks: 1)
+        try buf.fill(.random(seed: 77))
+        var sqe = try DriverCommand.write(nsid: ns.nsid, slba: 777, blocks: 1)
         let keep = try DataPointer.attach(buf, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
         #expect(qp.execute(sqe, data: keep).isSuccess)
         try c.deleteIOQueuePair(qp)

@@ -23,14 +23,14 @@ func simController(_ configure: (inout SimulatorConfiguration) -> Void = { _ in 
 /// Writes `buffer` to LBA `slba` on `qp` and waits.
 func write(_ c: Controller, _ qp: QueuePair, _ buffer: Buffer, slba: UInt64, nsid: UInt32 = 1) throws -> Completion {
     let blocks = buffer.count / c.namespaces[0].blockSize
-    var sqe = DriverCommand.write(nsid: nsid, slba: slba, blocks: blocks)
+    var sqe = try DriverCommand.write(nsid: nsid, slba: slba, blocks: blocks)
     let keep = try DataPointer.attach(buffer, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
     return qp.execute(sqe, data: keep)
 }
 
 func read(_ c: Controller, _ qp: QueuePair, _ buffer: Buffer, slba: UInt64, nsid: UInt32 = 1) throws -> Completion {
     let blocks = buffer.count / c.namespaces[0].blockSize
-    var sqe = DriverCommand.read(nsid: nsid, slba: slba, blocks: blocks)
+    var sqe = try DriverCommand.read(nsid: nsid, slba: slba, blocks: blocks)
     let keep = try DataPointer.attach(buffer, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
     return qp.execute(sqe, data: keep)
 }
@@ -67,10 +67,10 @@ struct ControllerInitTests {
     func editSequence() throws {
         var seq = InitSequence.standard
         let seen = Mutex<[String]>([])
-        seq.insert(InitStep("probe") { c in seen.withLock { $0.append("probe rdy=\(c.registers.csts.rdy)") } }, after: "enable")
-        seq.remove("armAsyncEvents")
-        seq.replace("identifyNamespaces") { c in seen.withLock { $0.append("custom ns") }; try c.identifyNamespaces() }
-        seq.move("setNumberOfQueues", before: "identifyController")
+        try seq.insert(InitStep("probe") { c in seen.withLock { $0.append("probe rdy=\(c.registers.csts.rdy)") } }, after: "enable")
+        try seq.remove("armAsyncEvents")
+        try seq.replace("identifyNamespaces") { c in seen.withLock { $0.append("custom ns") }; try c.identifyNamespaces() }
+        try seq.move("setNumberOfQueues", before: "identifyController")
         let (_, c) = try simController(sequence: seq)
         defer { c.close() }
         #expect(seen.withLock { $0 } == ["probe rdy=true", "custom ns"])
@@ -89,7 +89,7 @@ struct ControllerInitTests {
         // Every queue works under WRR.
         for qp in c.ioQueues {
             let b = try Buffer(count: 512, from: c.allocator)
-            b.fill(.random(seed: UInt64(qp.qid)))
+            try b.fill(.random(seed: UInt64(qp.qid)))
             #expect(try write(c, qp, b, slba: UInt64(qp.qid)).isSuccess)
         }
         // Arbitration burst / weights through Set Features 01h.
@@ -103,7 +103,7 @@ struct ControllerInitTests {
         defer { c.close() }
         #expect(c.registers.cc.mps == 1 && c.pageSize == 8192)
         let b = try Buffer(count: 32768, alignment: 8192, from: c.allocator)
-        b.fill(.random(seed: 8))
+        try b.fill(.random(seed: 8))
         #expect(try write(c, c.ioQueues[0], b, slba: 64).isSuccess)
         #expect(sim.readBlocks(nsid: 1, lba: 64, count: 32768 / 512) == b.bytes)
         let back = try Buffer(count: 32768, alignment: 8192, from: c.allocator)
@@ -168,7 +168,7 @@ struct CommandTests {
         var sq = SQE(opcode: 0x01); sq.prp1 = io.sq.busAddress; sq.cdw10 = 7 << 16 | 1; sq.cdw11 = 1 << 16 | 1
         #expect(c.adminCommand(sq).isSuccess)
         let data = try Buffer(count: 4096, from: c.allocator)
-        data.fill(.lbaStamped(firstLBA: 8, lbaSize: 512, token: 42))
+        try data.fill(.lbaStamped(firstLBA: 8, lbaSize: 512, token: 42))
         var w = SQE(opcode: 0x01, nsid: 1); w.cid = 1; w.prp1 = data.busAddress(); w.cdw10 = 8; w.cdw12 = 7
         io.sq.post(w)
         io.sq.ring()
@@ -182,7 +182,7 @@ struct CommandTests {
         #expect(try io.cq.waitForEntry(until: .after(.seconds(5)), interrupts: c.interrupts))
         #expect(io.cq.reap()?.cid == 2)
         io.cq.ringHead()
-        #expect(back.verify(.lbaStamped(firstLBA: 8, lbaSize: 512, token: 42)) == nil)
+        #expect(try back.verify(.lbaStamped(firstLBA: 8, lbaSize: 512, token: 42)) == nil)
     }
 
     @Test("completion by callback, by explicit polling and by async/await give the same results")
@@ -191,7 +191,7 @@ struct CommandTests {
         defer { c.close() }
         let qp = c.ioQueues[0]
         let b = try Buffer(count: 512, from: c.allocator)
-        var sqe = DriverCommand.read(nsid: 1, slba: 0, blocks: 1)
+        var sqe = try DriverCommand.read(nsid: 1, slba: 0, blocks: 1)
         let keep = try DataPointer.attach(b, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
         let viaCallback = Mutex<Completion?>(nil)
         try qp.submit(sqe, data: keep) { cc in viaCallback.withLock { $0 = cc } }

@@ -65,7 +65,7 @@ struct HeadDoorbellBatchTests {
     func unrungEntriesWraps() throws {
         let regs = RecordingRegisters()
         let alloc = HeapDMAAllocator()
-        let cq = CompletionQueue(qid: 1, depth: 8, memory: try alloc.allocate(length: 4096, alignment: 4096), vector: nil,
+        let cq = try CompletionQueue(qid: 1, depth: 8, memory: try alloc.allocate(length: 4096, alignment: 4096), vector: nil,
                                  registers: regs, dstrd: 0)
         for i in 0..<8 { deviceWrite(CQE(sqhd: 0, sqid: 1, cid: UInt16(i), phase: true, status: .success), into: cq, slot: i) }
         for _ in 0..<6 { _ = cq.reap() }

@@ -30,7 +30,7 @@ struct QueueTests {
     @Test("post copies the 64 wire bytes into the slot and advances only the local tail; no doorbell until ring")
     func postWritesSlotWithoutDoorbell() throws {
         let regs = RecordingRegisters()
-        let sq = SubmissionQueue(qid: 1, depth: 4, memory: try alloc.allocate(length: 4096, alignment: 4096),
+        let sq = try SubmissionQueue(qid: 1, depth: 4, memory: try alloc.allocate(length: 4096, alignment: 4096),
                                  cqid: 1, registers: regs, dstrd: 0)
         var sqe = SQE(opcode: 0x02, nsid: 7)
         sqe.cdw10 = 0xDEAD_BEEF
@@ -38,7 +38,7 @@ struct QueueTests {
         #expect(sq.post(sqe) == 1)
         #expect(regs.writes.isEmpty)
         #expect(sq.memory.bytes(at: 64, count: 64) == sqe.bytes)
-        #expect(sq.entry(at: 1) == sqe)
+        #expect(try sq.entry(at: 1) == sqe)
         sq.ring()
         #expect(regs.writes.count == 1)
         #expect(regs.writes[0].offset == 0x1008 && regs.writes[0].value == 2)
@@ -47,9 +47,9 @@ struct QueueTests {
     @Test("ring(tail:) writes any value, and DSTRD moves the doorbell (§3.1.4.23: 1000h + 2y * (4 << DSTRD))")
     func ringAnyValueHonoursStride() throws {
         let regs = RecordingRegisters()
-        let sq = SubmissionQueue(qid: 3, depth: 8, memory: try alloc.allocate(length: 4096, alignment: 4096),
+        let sq = try SubmissionQueue(qid: 3, depth: 8, memory: try alloc.allocate(length: 4096, alignment: 4096),
                                  cqid: 3, registers: regs, dstrd: 2)
-        let cq = CompletionQueue(qid: 3, depth: 8, memory: try alloc.allocate(length: 4096, alignment: 4096),
+        let cq = try CompletionQueue(qid: 3, depth: 8, memory: try alloc.allocate(length: 4096, alignment: 4096),
                                  vector: nil, registers: regs, dstrd: 2)
         sq.ring(tail: 0xFFFF)
         cq.ringHead(12345)
@@ -60,10 +60,10 @@ struct QueueTests {
 
     @Test("post at slot N writes that slot only; the ring wraps at depth and keeps one slot empty")
     func postAtSlotAndWrap() throws {
-        let sq = SubmissionQueue(qid: 1, depth: 3, memory: try alloc.allocate(length: 4096, alignment: 4096),
+        let sq = try SubmissionQueue(qid: 1, depth: 3, memory: try alloc.allocate(length: 4096, alignment: 4096),
                                  cqid: 1, registers: RecordingRegisters(), dstrd: 0)
-        sq.post(SQE(opcode: 9), at: 2)
-        #expect(sq.entry(at: 2).opc == 9 && sq.tail == 0)
+        try sq.post(SQE(opcode: 9), at: 2)
+        #expect(try sq.entry(at: 2).opc == 9 && sq.tail == 0)
         #expect(sq.freeSlots == 2)
         sq.post(SQE(opcode: 1)); sq.post(SQE(opcode: 1))
         #expect(sq.isFull && sq.tail == 2)
@@ -76,7 +76,7 @@ struct QueueTests {
     @Test("reap takes entries by phase tag, flips the expected phase on wrap, and ringHead is separate (§4.6 Phase Tag)")
     func reapByPhaseTag() throws {
         let regs = RecordingRegisters()
-        let cq = CompletionQueue(qid: 1, depth: 2, memory: try alloc.allocate(length: 4096, alignment: 4096),
+        let cq = try CompletionQueue(qid: 1, depth: 2, memory: try alloc.allocate(length: 4096, alignment: 4096),
                                  vector: nil, registers: regs, dstrd: 0)
         #expect(cq.reap() == nil)
         deviceWrite(CQE(dw0: 11, sqhd: 1, sqid: 1, cid: 5, phase: true, status: .success), into: cq, slot: 0)
@@ -97,7 +97,7 @@ struct QueueTests {
 
     @Test("advanceHead moves the local head; moving backwards past the end flips the phase")
     func advanceHead() throws {
-        let cq = CompletionQueue(qid: 1, depth: 4, memory: try alloc.allocate(length: 4096, alignment: 4096),
+        let cq = try CompletionQueue(qid: 1, depth: 4, memory: try alloc.allocate(length: 4096, alignment: 4096),
                                  vector: nil, registers: RecordingRegisters(), dstrd: 0)
         cq.advanceHead(to: 3)
         #expect(cq.head == 3 && cq.phase)
@@ -139,9 +139,9 @@ struct ShadowDoorbellTests {
         let alloc = HeapDMAAllocator()
         let regs = RecordingRegisters()
         let db = try DoorbellBuffer(allocator: alloc, dstrd: 0)
-        let sq = SubmissionQueue(qid: 1, depth: 16, memory: try alloc.allocate(length: 4096, alignment: 4096),
+        let sq = try SubmissionQueue(qid: 1, depth: 16, memory: try alloc.allocate(length: 4096, alignment: 4096),
                                  cqid: 1, registers: regs, dstrd: 0)
-        sq.shadow = db.slot(qid: 1, isCQ: false)
+        sq.shadow = try db.slot(qid: 1, isCQ: false)
         #expect(sq.shadow?.offset == 8)
         db.eventIdxRegion.store(UInt32(0), at: 8)
         #expect(sq.ring(tail: 1))                 // eventIdx 0 passed by 0 → 1

@@ -60,7 +60,7 @@ struct ResetTests {
         let qp = c.ioQueues[0]
         for i in 0..<n {
             let b = try Buffer(count: 512, from: c.allocator)
-            var sqe = DriverCommand.read(nsid: 1, slba: UInt64(i), blocks: 1)
+            var sqe = try DriverCommand.read(nsid: 1, slba: UInt64(i), blocks: 1)
             let keep = try DataPointer.attach(b, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
             try qp.submit(sqe, data: keep, ring: false) { cc in got.items.append(cc) }
             bufs.append(b)
@@ -84,7 +84,7 @@ struct ResetTests {
         #expect(c.ioQueues[0].outstanding == 0)
         #expect(c.registers.csts.rdy)
         let b = try Buffer(count: 512, from: c.allocator)
-        b.fill(.random(seed: 77))
+        try b.fill(.random(seed: 77))
         #expect(try write(c, c.ioQueues[0], b, slba: 3).isSuccess)
         #expect(sim.readBlocks(nsid: 1, lba: 3, count: 1) == b.bytes)
         #expect(c.asyncEvents.outstanding == 1)
@@ -109,7 +109,7 @@ struct ResetTests {
         sim.inject(.io(.read, times: 1, .dropCompletion))
         do {
             let b = try Buffer(count: 512, from: c.allocator)
-            var sqe = DriverCommand.read(nsid: 1, slba: 0, blocks: 1)
+            var sqe = try DriverCommand.read(nsid: 1, slba: 0, blocks: 1)
             let keep = try DataPointer.attach(b, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
             try c.ioQueues[0].submit(sqe, data: keep)
         }
@@ -141,10 +141,10 @@ struct QueueFeatureTests {
         let qp = c.ioQueues[0]
         if shadow { #expect(qp.sq.shadow != nil && c.adminQueue!.sq.shadow == nil) }
         let b = try Buffer(count: 512 * 64, from: c.allocator)
-        b.fill(.lbaStamped(firstLBA: 0, lbaSize: 512, token: 9))
+        try b.fill(.lbaStamped(firstLBA: 0, lbaSize: 512, token: 9))
         var keep: [DMARegion] = []
         for i in 0..<64 {
-            var sqe = DriverCommand.write(nsid: 1, slba: UInt64(i), blocks: 1)
+            var sqe = try DriverCommand.write(nsid: 1, slba: UInt64(i), blocks: 1)
             keep += try DataPointer.attach(b.slice(offset: 512 * i, count: 512), to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
             try qp.submit(sqe, data: [], ring: i % 8 == 7)   // batches of 8 SQEs per doorbell
             if i % 8 == 7 { qp.wait { qp.outstanding == 0 } }
@@ -176,9 +176,10 @@ struct QueueFeatureTests {
             Thread.detachNewThread {
                 defer { done.leave() }
                 for i in 0..<50 {
-                    guard let buf = try? Buffer(count: 512, from: alloc) else { failures.withLock { $0 += 1 }; continue }
-                    buf.fill(.random(seed: seed * 1000 + UInt64(i)))
-                    var sqe = DriverCommand.write(nsid: 1, slba: UInt64(i), blocks: 1)
+                    guard let buf = try? Buffer(count: 512, from: alloc), (try? buf.fill(.random(seed: seed * 1000 + UInt64(i)))) != nil,
+                          var sqe = try? DriverCommand.write(nsid: 1, slba: UInt64(i), blocks: 1) else {
+                        failures.withLock { $0 += 1 }; continue
+                    }
                     sqe.prp1 = buf.busAddress()
                     if !qp.execute(sqe, data: [buf.region]).isSuccess { failures.withLock { $0 += 1 } }
                 }
@@ -186,8 +187,8 @@ struct QueueFeatureTests {
         }
         #expect(done.wait(timeout: .now() + 60) == .success)
         #expect(failures.withLock { $0 } == 0)
-        let ea = Buffer.expectedBytes(.random(seed: 1000 + 7), count: 512)
-        let eb = Buffer.expectedBytes(.random(seed: 2000 + 7), count: 512)
+        let ea = try Buffer.expectedBytes(.random(seed: 1000 + 7), count: 512)
+        let eb = try Buffer.expectedBytes(.random(seed: 2000 + 7), count: 512)
         #expect(simA.readBlocks(nsid: 1, lba: 7, count: 1) == ea)
         #expect(simB.readBlocks(nsid: 1, lba: 7, count: 1) == eb)
         #expect(a.identifyData.ascii(4, 20) == "A" && b.identifyData.ascii(4, 20) == "B")

@@ -62,7 +62,7 @@ struct SimStateFileCLITests {
         let sim = try SimulatedController(stateFile: state)
         defer { sim.close() }
         let expected = try Buffer(count: 4 * 512, from: HeapDMAAllocator())
-        expected.fill(.random(seed: 2020))
+        try expected.fill(.random(seed: 2020))
         #expect(sim.readBlocks(nsid: 1, lba: 0, count: 4) == expected.bytes)
     }
 

@@ -66,7 +66,7 @@ struct HeapDMAAllocatorTests {
     }
 
     @Test func scatteredLayoutGivesEachChunkItsOwnBusRun() throws {
-        let dma = HeapDMAAllocator(layout: .scattered(chunk: 4096))
+        let dma = try HeapDMAAllocator(layout: .scattered(chunk: 4096))
         let r = try dma.allocate(length: 3 * 4096, alignment: 4096)
         let runs = r.busRuns(offset: 0, count: r.length)
         #expect(runs.count == 3)

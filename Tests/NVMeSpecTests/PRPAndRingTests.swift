@@ -128,8 +128,8 @@ struct PRPAndRingTests {
     }
 
     @Test("ring: empty/full/count, wrap flips the phase (Base §3.3.1)")
-    func ringWrapAndPhase() {
-        var r = QueueRing(size: 4)
+    func ringWrapAndPhase() throws {
+        var r = try QueueRing(size: 4)
         #expect(r.isEmpty && !r.isFull && r.freeSlots == 3 && r.phase)
         r.advanceTail(by: 3)
         #expect(r.isFull && r.count == 3 && r.tail == 3 && r.tailPhase)

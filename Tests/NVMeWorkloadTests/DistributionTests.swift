@@ -4,9 +4,9 @@ import Testing
 
 @Suite("IO size, op mix and address distributions")
 struct DistributionTests {
-    @Test func weightedSizesAppearInProportionToTheirWeights() {
+    @Test func weightedSizesAppearInProportionToTheirWeights() throws {
         let d = IOSizeDistribution.weighted([.init(blocks: 8, weight: 70), .init(blocks: 64, weight: 20), .init(blocks: 256, weight: 10)])
-        let table = WeightedTable(d.entries.map { ($0.blocks, $0.weight) })
+        let table = try WeightedTable(d.entries.map { ($0.blocks, $0.weight) })
         var rng = WorkloadRandom(seed: 42)
         var counts: [Int: Int] = [:]
         let n = 200_000
@@ -18,9 +18,9 @@ struct DistributionTests {
         }
     }
 
-    @Test func listSizesAreEquallyLikely() {
+    @Test func listSizesAreEquallyLikely() throws {
         let d = IOSizeDistribution.list([1, 8, 32, 128])
-        let table = WeightedTable(d.entries.map { ($0.blocks, $0.weight) })
+        let table = try WeightedTable(d.entries.map { ($0.blocks, $0.weight) })
         var rng = WorkloadRandom(seed: 7)
         var counts: [Int: Int] = [:]
         for _ in 0..<100_000 { counts[table.sample(&rng), default: 0] += 1 }
@@ -29,7 +29,7 @@ struct DistributionTests {
 
     @Test func opMixProducesEveryOperationAtItsWeight() throws {
         let mix = try OperationMix.parse("read:50,write:30,trim:5,flush:5,write-zeroes:4,compare:3,verify:3")
-        let table = WeightedTable(mix.active.map { ($0, mix.weights[$0]!) })
+        let table = try WeightedTable(mix.active.map { ($0, mix.weights[$0]!) })
         var rng = WorkloadRandom(seed: 1)
         var counts: [WorkloadOperation: Int] = [:]
         let n = 200_000

@@ -23,7 +23,7 @@ struct IntegrityTests {
             #expect(h.generation == 7)
             #expect(h.checksumMatches)
         }
-        #expect(b.bytes(at: 0, count: 512) == BlockStamp.expectedBlock(blockSize: 512, lba: 1000, generation: 7))
+        #expect(try b.bytes(at: 0, count: 512) == BlockStamp.expectedBlock(blockSize: 512, lba: 1000, generation: 7))
     }
 
     @Test func verificationPassesWhenEveryBlockHoldsItsLatestWrite() throws {
@@ -37,7 +37,7 @@ struct IntegrityTests {
         var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 4096)
         map.recordWrite(slba: 100, blocks: 8, generation: 3)
         let b = try stamped(blocks: 8, slba: 100, generation: 3)
-        b[3 * 512 + 200] ^= 0x40           // block 3 = LBA 103, payload byte 200
+        try b.store(try b[3 * 512 + 200] ^ 0x40, at: 3 * 512 + 200)          // block 3 = LBA 103, payload byte 200
         let mFound = map.verify(b, slba: 100, blocks: 8)
         let m = try #require(mFound)
         #expect(m.lba == 103)
@@ -77,7 +77,7 @@ struct IntegrityTests {
         let zeroes = try Buffer(count: 4 * 512, from: allocator)
         #expect(map.verify(zeroes, slba: 0, blocks: 4) == nil)
         let ones = try Buffer(count: 512, from: allocator)
-        ones.fill(.ones)
+        try ones.fill(.ones)
         #expect(map.verify(ones, slba: 2, blocks: 1)?.kind == .unexpectedOnes, "DLFEAT 001b: a deallocated LBA reads zeroes")
         let mFound = map.verify(ones, slba: 0, blocks: 1)
         let m = try #require(mFound)
@@ -111,7 +111,7 @@ struct IntegrityTests {
         #expect(map[3] == .unknown, "old content nobody recorded may still read back")
         #expect(map[4] == .deallocated)
         let foreign = try Buffer(count: 512, from: allocator)
-        foreign.fill(.random(seed: 5))
+        try foreign.fill(.random(seed: 5))
         #expect(map.verify(foreign, slba: 3, blocks: 1) == nil)
         #expect(map.verify(foreign, slba: 4, blocks: 1) != nil)
     }
@@ -270,10 +270,10 @@ struct IntegrityTests {
     func content(_ kind: String, lba: UInt64) throws -> Buffer {
         let b = try Buffer(count: 512, from: allocator)
         switch kind {
-        case "zeroes": b.fill(.zeroes)
-        case "ones": b.fill(.ones)
+        case "zeroes": try b.fill(.zeroes)
+        case "ones": try b.fill(.ones)
         case "old": BlockStamp.stamp(b.region, offset: 0, blockSize: 512, slba: lba, blocks: 1, generation: 5)
-        default: b.fill(.random(seed: lba))
+        default: try b.fill(.random(seed: lba))
         }
         return b
     }
