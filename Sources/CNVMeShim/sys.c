@@ -19,6 +19,12 @@ int nvmekit_open(const char *path, int flags) {
 
 int nvmekit_close(int fd) { return close(fd) < 0 ? -errno : 0; }
 
+int nvmekit_open_exclusive(const char *path) {
+    int fd;
+    do { fd = open(path, O_RDONLY | O_EXCL | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : fd;
+}
+
 ssize_t nvmekit_read_file(const char *path, char *buf, size_t cap) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -errno;

@@ -23,6 +23,17 @@ public enum PlatformError: Error, Sendable, Equatable, CustomStringConvertible {
     case driverNotLoaded(driver: String, module: String)
     /// Taking the controller would pull storage out from under the host (mounted filesystem, swap, md/dm/LVM).
     case deviceInUse(address: String, users: [String])
+    /// Whether the controller is in use could not be established (a namespace that cannot be opened, namespaces that
+    /// cannot be listed); each entry names the object, the errno and the fix. Binding fails closed.
+    case inUseUnknown(address: String, problems: [String])
+    /// Releasing the function from its userspace driver would pull it from under a process that has it open.
+    case releaseInUse(address: String, users: [String])
+    /// The function is not an NVMe controller (class 01:08:02); NVMeKit never binds or releases it.
+    case notNVMeController(address: String, classCode: UInt32)
+    /// `unbind` on a function that is not on a userspace driver (`driver` nil: no driver and no record).
+    case notBoundByNVMeKit(address: String, driver: String?)
+    /// `unbind` on a function on vfio-pci/uio_pci_generic with no driver recorded under /run/nvmekit.
+    case noRecordedDriver(address: String, driver: String)
     /// Not enough hugepages free for a DMA allocation.
     case noHugepages(bytes: Int, pageSize: Int, free: Int, total: Int)
     /// A register reads all ones: the device fell off the bus, or memory space is disabled.
@@ -80,7 +91,29 @@ public enum PlatformError: Error, Sendable, Equatable, CustomStringConvertible {
             return "The \(driver) driver is not loaded (no /sys/bus/pci/drivers/\(driver)). Load it: `modprobe \(module)`."
         case .deviceInUse(let address, let users):
             return "Refusing to take \(address): \(users.joined(separator: "; ")). "
-                + "Unmount, swapoff, or stop the md/dm/LVM user first, or pass --force if you accept losing them."
+                + "Unmount, swapoff, stop the md/dm/LVM user or the process first, "
+                + "or pass --force (it skips the in-use check) if you accept losing them."
+        case .inUseUnknown(let address, let problems):
+            return "Refusing to take \(address): cannot tell whether it is in use: \(problems.joined(separator: "; ")). "
+                + "Fix that, or pass --force (it skips the in-use check) if you know nothing uses the controller."
+        case .releaseInUse(let address, let users):
+            return "Refusing to release \(address): \(users.joined(separator: "; ")). Stop the process first, "
+                + "or pass --force (it skips the in-use check) if you accept pulling the device from under it."
+        case .notNVMeController(let address, let classCode):
+            return "\(address) is not an NVMe controller (class 0x\(String(classCode, radix: 16)), NVMe is 0x10802): "
+                + "NVMeKit binds and releases only NVMe functions, --force included. `nvmekit list` shows the NVMe functions."
+        case .notBoundByNVMeKit(let address, let driver):
+            if let driver {
+                return "\(address) is bound to \(driver): nothing NVMeKit bound. `nvmekit unbind` only releases functions "
+                    + "on vfio-pci or uio_pci_generic (`nvmekit list` shows each function's driver)."
+            }
+            return "\(address) has no driver and no driver is recorded for it under /run/nvmekit: nothing to release. "
+                + "To hand it to the kernel's driver: `echo \(address) > /sys/bus/pci/drivers/nvme/bind`."
+        case .noRecordedDriver(let address, let driver):
+            return "\(address) is on \(driver), but no driver is recorded for it under /run/nvmekit (NVMeKit did not bind "
+                + "it, or the record was lost with a reboot), so unbind will not guess one. `nvmekit unbind --force \(address)` "
+                + "releases it and leaves it with no driver (--force skips the in-use check); then "
+                + "`echo \(address) > /sys/bus/pci/drivers/nvme/bind` gives it to the kernel."
         case .noHugepages(let bytes, let pageSize, let free, let total):
             let kib = pageSize / 1024
             let needed = (bytes + pageSize - 1) / pageSize

@@ -20,9 +20,24 @@ public protocol SystemFiles: Sendable {
     /// True when the effective user may read (and with `write`, also write) `path`.
     func isAccessible(_ path: String, write: Bool) -> Bool
     var isRoot: Bool { get }
+    /// Opens a block device `O_RDONLY|O_EXCL`, or throws `Errno` (`EBUSY`: mounted, swap, md/dm member or claimed
+    /// by another exclusive opener). While held, nobody else can claim the device. Release with `closeExclusive`.
+    /// The default implementation throws `ENOSYS`, so an in-use check on a tree without it fails closed.
+    func openExclusive(_ path: String) throws -> ExclusiveHandle
+    func closeExclusive(_ handle: ExclusiveHandle)
+}
+
+/// A block device held open with `O_EXCL` (see `SystemFiles.openExclusive`).
+public struct ExclusiveHandle: Sendable, Hashable {
+    public let path: String
+    /// The file descriptor, so a scan of `/proc/self/fd` can tell this process's own hold from another opener.
+    public let descriptor: Int32
+    public init(path: String, descriptor: Int32) { self.path = path; self.descriptor = descriptor }
 }
 
 extension SystemFiles {
+    public func openExclusive(_ path: String) throws -> ExclusiveHandle { throw Errno.noFunction }
+    public func closeExclusive(_ handle: ExclusiveHandle) {}
     /// A text attribute with surrounding whitespace removed; nil when the file is absent or unreadable.
     public func string(_ path: String) -> String? {
         guard let b = try? read(path) else { return nil }
@@ -104,6 +119,14 @@ public struct HostFiles: SystemFiles {
     }
 
     public var isRoot: Bool { nvmekit_geteuid() == 0 }
+
+    public func openExclusive(_ path: String) throws -> ExclusiveHandle {
+        let fd = nvmekit_open_exclusive(full(path))
+        if fd < 0 { throw Errno(rawValue: -fd) }
+        return ExclusiveHandle(path: path, descriptor: fd)
+    }
+
+    public func closeExclusive(_ handle: ExclusiveHandle) { _ = nvmekit_close(handle.descriptor) }
 }
 
 extension String {

@@ -10,6 +10,10 @@ final class FakeSysfs: SystemFiles, @unchecked Sendable {
         var links: [String: String] = [:]
         var dirs: Set<String> = ["/"]
         var writes: [String] = []
+        /// Writes, exclusive opens and closes in the order they happened.
+        var operations: [String] = []
+        var held: [Int32: String] = [:]
+        var nextDescriptor: Int32 = 100
     }
     private let state = Mutex(State())
     let isRoot: Bool
@@ -33,6 +37,11 @@ final class FakeSysfs: SystemFiles, @unchecked Sendable {
     }
     func dir(_ path: String) { state.withLock { s in s.dirs.insert(path); for d in addDirs(path) { s.dirs.insert(d) } } }
     var writes: [String] { state.withLock { $0.writes } }
+    var operations: [String] { state.withLock { $0.operations } }
+    /// Block devices still held with O_EXCL.
+    var held: [String] { state.withLock { $0.held.values.sorted() } }
+    /// What `openExclusive` of a path fails with (EBUSY: claimed, as by a mount; EACCES; ENOENT). Others succeed.
+    var exclusiveOpenErrors: [String: Errno] = [:]
     func contents(_ path: String) -> String? { state.withLock { $0.files[path].map { String(decoding: $0, as: UTF8.self) } } }
 
     /// A PCI function with sysfs attributes as the kernel shows them.
@@ -63,6 +72,7 @@ final class FakeSysfs: SystemFiles, @unchecked Sendable {
         let text = String(decoding: data, as: UTF8.self).trimmingWhitespace()
         try state.withLock { s in
             s.writes.append("\(path) <- \(text)")
+            s.operations.append("write \(path) <- \(text)")
             if path.hasSuffix("/driver_override") {
                 guard s.files[path] != nil else { throw Errno.noSuchFileOrDirectory }
                 s.files[path] = Array((text.isEmpty ? "(null)" : text).utf8)
@@ -119,4 +129,43 @@ final class FakeSysfs: SystemFiles, @unchecked Sendable {
         state.withLock { s in s.files[path] != nil || s.links[path] != nil || s.dirs.contains(path) }
     }
     func isAccessible(_ path: String, write: Bool) -> Bool { isRoot && exists(path) }
+
+    func openExclusive(_ path: String) throws -> ExclusiveHandle {
+        let error = exclusiveOpenErrors[path]
+        return try state.withLock { s in
+            if let error { s.operations.append("open-excl \(path) failed \(error.rawValue)"); throw error }
+            let fd = s.nextDescriptor
+            s.nextDescriptor += 1
+            s.held[fd] = path
+            s.operations.append("open-excl \(path)")
+            return ExclusiveHandle(path: path, descriptor: fd)
+        }
+    }
+    func closeExclusive(_ handle: ExclusiveHandle) {
+        state.withLock { s in
+            if s.held.removeValue(forKey: handle.descriptor) != nil { s.operations.append("close \(handle.path)") }
+        }
+    }
+
+    /// A kernel `nvme` controller `ctrl` on `bdf` with block devices `namespaces` (name → "major:minor"), each a
+    /// directory under the controller as the kernel lays them out, with /sys/class/block entries.
+    func addKernelController(_ bdf: String, _ ctrl: String, namespaces: [(String, String)], partitions: [String: [(String, String)]] = [:]) {
+        let c = "/sys/bus/pci/devices/\(bdf)/nvme/\(ctrl)"
+        dir(c)
+        for (ns, dev) in namespaces {
+            dir("\(c)/\(ns)")
+            file("/sys/class/block/\(ns)/dev", dev + "\n")
+            for (p, pdev) in partitions[ns] ?? [] {
+                dir("/sys/class/block/\(ns)/\(p)")
+                file("/sys/class/block/\(p)/dev", pdev + "\n")
+            }
+        }
+    }
+
+    /// Process `pid` (`comm`) with descriptor `fd` open on `target`.
+    func addProcess(_ pid: Int, _ comm: String, fds: [Int: String]) {
+        file("/proc/\(pid)/comm", comm + "\n")
+        dir("/proc/\(pid)/fd")
+        for (fd, target) in fds { link("/proc/\(pid)/fd/\(fd)", target) }
+    }
 }

@@ -12,6 +12,10 @@
 // Opens `path` (flags: 0 read-only, 1 write-only, 2 read-write; always O_CLOEXEC). Returns fd or -errno.
 int nvmekit_open(const char *path, int flags);
 int nvmekit_close(int fd);
+// Opens a block device O_RDONLY|O_EXCL (O_CLOEXEC): fails with -EBUSY while it is mounted (in any mount namespace),
+// active swap, an md/dm member or otherwise claimed exclusively, and keeps others from claiming it while held.
+// Returns fd or -errno.
+int nvmekit_open_exclusive(const char *path);
 // Reads up to `cap` bytes of a small file from offset 0. Returns the byte count or -errno.
 ssize_t nvmekit_read_file(const char *path, char *buf, size_t cap);
 // Writes `len` bytes to `path` in one write(2) (sysfs attributes need one write). Returns 0 or -errno.
