@@ -188,11 +188,12 @@ enum FixtureScope {
                             body: @Sendable () async throws -> Void) async throws {
         let fixture = try TestFixture.open(configuration, owner: test.id)
         defer { fixture.close() }
-        let annotated = Mutex(false)
+        // The first failing issue of each test (each test of a suite sharing the controller) carries the record.
+        let annotated = Mutex(Set<String>())
         let commands = configuration.commandsInReport
         let capture = IssueHandlingTrait.compactMapIssues { issue in
-            guard issue.severity >= .error, !annotated.withLock({ $0 }) else { return issue }
-            annotated.withLock { $0 = true }
+            let key = Test.current.map { "\($0.id)" } ?? ""
+            guard issue.severity >= .error, annotated.withLock({ $0.insert(key).inserted }) else { return issue }
             var i = issue
             let report = FailureReport.render(controller: fixture.controller, target: fixture.target, commands: commands)
             i.comments.append(Comment(rawValue: report))
@@ -213,7 +214,7 @@ enum FixtureScope {
             Attachment.record(report, named: "nvmekit-failure.txt")
             return
         }
-        if annotated.withLock({ $0 }) { Attachment.record(report, named: "nvmekit-failure.txt") }
+        if !annotated.withLock({ $0.isEmpty }) { Attachment.record(report, named: "nvmekit-failure.txt") }
         if let thrown { throw thrown }
     }
 
