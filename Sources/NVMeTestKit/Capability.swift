@@ -79,6 +79,11 @@ public struct Capability: Sendable, Hashable, CustomStringConvertible {
         return p.target.otherDevices.isEmpty ? "NVMEKIT_DEVICES lists no function besides \(p.target)" : nil
     }
 
+    /// The in-process simulator: for tests that inject faults or configure the controller (`NVMeTest.simulator`).
+    public static let simulator = Capability("the simulator") { p in
+        p.target.isSimulator ? nil : "the target is \(p.target), not the simulator (unset NVMEKIT_TARGET)"
+    }
+
     /// A PCI function (not the simulator): for tests of config space, FLR, real DMA.
     public static let pciFunction = Capability("a PCI function") { p in
         p.target.isSimulator ? "the target is the simulator (set NVMEKIT_TARGET=<BDF>)" : nil
