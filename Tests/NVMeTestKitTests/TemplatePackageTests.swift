@@ -37,7 +37,11 @@ struct TemplatePackageTests {
         return out
     }
 
-    @Test("the doc holds a Package.swift and one test file")
+    static let docPath = repoRoot.appendingPathComponent("docs/testkit.md").path
+    static let docPresent = FileManager.default.fileExists(atPath: docPath)
+
+    @Test("the doc holds a Package.swift and one test file",
+          .enabled(if: docPresent, "docs/testkit.md is not at \(docPath) (a test binary copied without its sources, e.g. into the tools/vm guest)"))
     func docHasTemplates() throws {
         let doc = try String(contentsOf: Self.repoRoot.appendingPathComponent("docs/testkit.md"), encoding: .utf8)
         let t = Self.templates(in: doc)
