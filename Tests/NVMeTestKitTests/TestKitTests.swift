@@ -243,3 +243,16 @@ struct TestDescriptionTests {
         #expect(e.testDescription == e.description)
     }
 }
+
+@Suite("`.controller` on a suite gives each of its tests a fresh controller", .controller)
+struct PerTestSuiteTests {
+    /// Holds every case's controller (so no address is reused while the test runs).
+    static let seen = Mutex<[Controller]>([])
+
+    @Test(arguments: 0..<3)
+    func eachCaseHasItsOwn(_ n: Int) throws {
+        let me = try NVMeTest.controller
+        #expect(Self.seen.withLock { s in defer { s.append(me) }; return !s.contains { $0 === me } })
+        #expect(me.registers.csts.rdy)
+    }
+}
