@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "NVMeDriver", targets: ["NVMeDriver"]),
         .library(name: "NVMeSimulator", targets: ["NVMeSimulator"]),
         .library(name: "NVMeWorkload", targets: ["NVMeWorkload"]),
+        .library(name: "NVMeTestKit", targets: ["NVMeTestKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -80,6 +81,13 @@ let package = Package(
             dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"],
             swiftSettings: strict),
 
+        // Swift Testing fixtures for users' own test packages: target from the environment, controller/queue/buffer
+        // traits, capability skips, failure records (docs/testkit.md).
+        .target(
+            name: "NVMeTestKit",
+            dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeWorkload"],
+            swiftSettings: strict),
+
         .executableTarget(
             name: "NVMeKitCLI",
             dependencies: [
@@ -96,6 +104,7 @@ let package = Package(
         .testTarget(name: "NVMeFuzzTests", dependencies: ["NVMeFuzz", "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator"]),
         // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
         .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeWorkload", "NVMeFuzz"]),
+        .testTarget(name: "NVMeTestKitTests", dependencies: ["NVMeTestKit", "NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMeKitCLITests", dependencies: ["NVMeKitCLI", "NVMeSpec", "NVMeFuzz", "NVMeSimulator"]),
     ],
     swiftLanguageModes: [.v6]

@@ -28,7 +28,11 @@ SWIFT_BUILTINS = {"init", "self", "max", "min", "zero", "none", "some", "success
                   "seconds", "microseconds", "nanoseconds", "count", "first", "last", "isEmpty", "rawValue",
                   "description", "map", "filter", "reduce", "sorted", "contains", "append", "random", "max",
                   "relaxed", "acquiring", "releasing", "sequentiallyConsistent", "infinity", "nan", "pi",
-                  "bigEndian", "littleEndian", "byteSwapped", "bitWidth", "utf8", "type", "toggle", "swift", "md"}
+                  "bigEndian", "littleEndian", "byteSwapped", "bitWidth", "utf8", "type", "toggle", "swift", "md",
+                  "minutes", "hours", "serialized", "enabled", "disabled", "bug", "tags", "timeLimit"}
+# Types of the standard library, Foundation, Swift Testing and SwiftPM that docs name beside ours.
+EXTERNAL_TYPES = {"Test", "Issue", "Trait", "Tag", "Attachment", "Confirmation", "Testing", "Package", "Duration",
+                  "String", "Array", "Int", "UInt8", "UInt16", "UInt32", "UInt64", "Data", "FileManager", "Task"}
 
 
 def declarations(repo):
@@ -78,9 +82,12 @@ def check(repo):
             if s.lstrip().startswith("```"):
                 fence = None if fence is not None else s.strip()[3:].strip().lower()
                 continue
+            if fence == "swift" and ("PackageDescription" in s or "swift-tools-version" in s):
+                fence = "manifest"   # a Package.swift: its names are SwiftPM's
+                continue
             if fence is None:
                 for t, m in SPAN.findall(s):
-                    if m in FILE_EXTENSIONS:
+                    if m in FILE_EXTENSIONS or t in EXTERNAL_TYPES:
                         continue
                     if t not in types:
                         stale.append(f"{rel}:{n}: `{t}.{m}` — no type {t} in Sources/")

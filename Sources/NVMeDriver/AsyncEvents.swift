@@ -59,7 +59,10 @@ public struct AsyncEvent: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Keeps AERs outstanding, decodes their completions and (by default) re-arms them and reads the log page each event
-/// names. Set `autoRearm = false` to post AER commands yourself.
+/// names. Set `autoRearm = false` to post AER commands yourself: `controller.postAsyncEventRequest()`, or
+/// `admin.submit(DriverCommand.asynchronousEventRequest(), timeout: .none)` on `controller.adminQueue`. Every AER on
+/// the admin queue, however posted, counts in `outstanding` and its completion lands in `events` (and still reaches
+/// the submitter's callback or `poll` handler).
 public final class AsyncEventHandler: @unchecked Sendable {
     struct State {
         var events: [AsyncEvent] = []
@@ -87,6 +90,9 @@ public final class AsyncEventHandler: @unchecked Sendable {
 
     /// Returns and clears the events received so far.
     public func take() -> [AsyncEvent] { state.withLock { s in defer { s.events.removeAll() }; return s.events } }
+
+    /// One AER was submitted on the admin queue.
+    func posted() { state.withLock { $0.outstanding += 1 } }
 
     /// Handles one AER completion (called from the admin queue's poll).
     func received(_ c: Completion) {

@@ -103,16 +103,16 @@ public final class CompletionQueue: @unchecked Sendable {
     @discardableResult @inlinable
     public func ringHead() -> Bool { ringHead(UInt32(headIndex)) }
 
-    /// Waits until an entry is visible at `head` or `deadline` passes. With a vector, sleeps on its eventfd
-    /// (MSI-X, or INTx vector 0); without one, polls. Returns whether an entry is visible.
-    public func waitForEntry(until deadline: Deadline, interrupts: (any InterruptSource)?) throws -> Bool {
+    /// Waits until an entry is visible at `head` or `deadline` passes. With an armed vector, sleeps on its eventfd
+    /// (MSI-X, or INTx vector 0); without one, looks again with a growing pause (`WaitBackoff`) instead of spinning
+    /// on a core. Returns whether an entry is visible. Consumes nothing.
+    public func waitForEntry(until deadline: Deadline, interrupts: (any InterruptSource)?,
+                             backoff: WaitBackoff = .init()) throws -> Bool {
+        var pause = backoff
         while true {
             if peek() != nil { return true }
             if deadline.hasPassed { return false }
-            if let vector, let interrupts, interrupts.enabledVectors > Int(vector) {
-                let slice = min(deadline.remaining, .milliseconds(50))
-                _ = try interrupts.wait(vector: Int(vector), timeout: slice)
-            }
+            try pause.wait(vector: vector, interrupts: interrupts, until: deadline)
         }
     }
 

@@ -317,10 +317,8 @@ public final class Controller: @unchecked Sendable {
 
     func submitAsyncEventRequest(_ admin: QueuePair) throws {
         do {
-            try admin.submit(DriverCommand.asynchronousEventRequest(), timeout: .none) { [asyncEvents] c in
-                asyncEvents.received(c)
-            }
-            asyncEvents.outstanding += 1
+            // Counted and decoded by the admin queue's `asyncEventHandler`, like one posted by hand.
+            try admin.submit(DriverCommand.asynchronousEventRequest(), timeout: .none) { _ in }
         } catch {
             throw ControllerError.unsupported("cannot post an Asynchronous Event Request: \(error)")
         }
@@ -360,6 +358,7 @@ public final class Controller: @unchecked Sendable {
         let bar0 = registers
         qp.isPresent = { !bar0.csts.isAllOnes }
         qp.onTimeout = { [weak self] q, cid in self?.handleTimeout(q, cid: cid) }
+        if qid == 0 { qp.asyncEventHandler = asyncEvents }
         return qp
     }
 

@@ -60,6 +60,10 @@ public final class QueuePair: @unchecked Sendable {
     /// releases (reset, deletion, removal): the queue is gone then, and so is any DMA.
     public var onLateCompletion: ((Completion) -> Void)?
 
+    /// Set on a controller's admin queue: every Asynchronous Event Request submitted on it — by the driver or by
+    /// hand with `submit` — is counted in `asyncEvents.outstanding` and its completion decoded into `asyncEvents`.
+    var asyncEventHandler: AsyncEventHandler?
+
     @usableFromInline struct Slot {
         @usableFromInline var state: UInt8 = 0       // 0 free, 1 outstanding, 2 quarantined (timed out)
         @usableFromInline var sqe = SQE()
@@ -67,6 +71,8 @@ public final class QueuePair: @unchecked Sendable {
         @usableFromInline var deadlineTicks: UInt64 = 0
         @usableFromInline var callback: ((Completion) -> Void)?
         @usableFromInline var data: [DMARegion] = []
+        /// An Asynchronous Event Request on the admin queue, accounted in `asyncEventHandler`.
+        @usableFromInline var isAsyncEventRequest = false
     }
     // Single-owner state (see the type's doc): exclusivity is not checked at run time on the per-command path.
     @usableFromInline @exclusivity(unchecked) var slots: [Slot]
@@ -127,6 +133,8 @@ public final class QueuePair: @unchecked Sendable {
         slots[i].deadlineTicks = deadline
         slots[i].callback = onCompletion
         slots[i].data = data
+        slots[i].isAsyncEventRequest = false
+        if sq.qid == 0 { noteAdminSubmission(slot: i) }
         outstandingCount &+= 1
         sq.post(entry)
         if ring { sq.ring() }
@@ -159,6 +167,13 @@ public final class QueuePair: @unchecked Sendable {
         return n
     }
 
+    /// Accounts an Asynchronous Event Request posted on the admin queue (by the driver or by hand).
+    @usableFromInline func noteAdminSubmission(slot i: Int) {
+        guard slots[i].sqe.opc == AdminOpcode.asynchronousEventRequest.rawValue, let aer = asyncEventHandler else { return }
+        slots[i].isAsyncEventRequest = true
+        aer.posted()
+    }
+
     @usableFromInline func complete(_ cqe: CQE, now: UInt64 = TickClock.now(), handler: (Completion) -> Void) -> Bool {
         let cid = Int(cqe.cid)
         guard cid < slots.count, slots[cid].state != 0 else {
@@ -187,6 +202,7 @@ public final class QueuePair: @unchecked Sendable {
         outstandingCount &-= 1
         let c = Completion(origin: .device, sqe: sqe, cqe: cqe,
                            latencyNanoseconds: TickClock.nanoseconds(ticks: now &- submitTicks))
+        if slots[cid].isAsyncEventRequest { slots[cid].isAsyncEventRequest = false; asyncEventHandler?.received(c) }
         if let callback { callback(c) } else { handler(c) }
         return true
     }
@@ -233,6 +249,7 @@ public final class QueuePair: @unchecked Sendable {
         }
         let c = Completion(origin: origin, sqe: sqe, cqe: cqe,
                            latencyNanoseconds: TickClock.nanoseconds(ticks: now &- slots[cid].submitTicks))
+        if slots[cid].isAsyncEventRequest { slots[cid].isAsyncEventRequest = false; asyncEventHandler?.received(c) }
         if let callback { callback(c) } else { handler(c) }
     }
 

@@ -63,6 +63,18 @@ public protocol InterruptSource: AnyObject, Sendable {
     func count(vector: Int) -> UInt64
     /// Masks or unmasks one vector (MSI-X table Vector Control for real devices).
     func setMasked(_ masked: Bool, vector: Int) throws
+    /// Whether `vector` is masked.
+    func isMasked(vector: Int) -> Bool
+    /// Whether an interrupt arrived on `vector` while it was masked and has not been delivered yet (the pending
+    /// bit); unmasking delivers it.
+    func isPending(vector: Int) -> Bool
+}
+
+extension InterruptSource {
+    /// A source that keeps no mask state reports every vector unmasked.
+    public func isMasked(vector: Int) -> Bool { false }
+    /// A source that keeps no pending bits reports none pending.
+    public func isPending(vector: Int) -> Bool { false }
 }
 
 /// PCI configuration space of the function.

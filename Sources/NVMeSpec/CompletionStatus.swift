@@ -11,6 +11,10 @@ public enum StatusCodeType: UInt8, Sendable, CaseIterable {
 /// SC bit 0; the Phase Tag is not part of it.
 ///
 /// A completion error is data, not an exception: the driver hands this value back and the caller decides.
+///
+/// To ask *which* status a command ended with, compare SCT/SC only: `status.is(.invalidFieldInCommand)`,
+/// `status.matches(other)` or `switch status.generic { case .invalidFieldInCommand?: … }`.
+/// `==` compares every bit, DNR/More/CRD included.
 public struct CompletionStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue & 0x7FFF }
@@ -23,6 +27,12 @@ public struct CompletionStatus: RawRepresentable, Hashable, Sendable, CustomStri
     }
 
     public static let success = CompletionStatus(rawValue: 0)
+
+    /// Exact comparison of the whole Status Field: SCT, SC **and** CRD, More, DNR. A controller may set DNR or CRD
+    /// on any error (QEMU sets DNR), so `status == GenericStatus.invalidFieldInCommand.status` can be false for an
+    /// Invalid Field in Command. To ask which status it is, use `status.is(.invalidFieldInCommand)` or
+    /// `status.matches(other)`, which compare SCT/SC only.
+    public static func == (a: CompletionStatus, b: CompletionStatus) -> Bool { a.rawValue == b.rawValue }
 
     /// Bits 7:0 — Status Code.
     public var sc: UInt8 { get { UInt8(rawValue.bits(7, 0)) } set { rawValue.setBits(7, 0, UInt16(newValue)) } }
