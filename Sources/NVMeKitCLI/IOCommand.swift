@@ -57,7 +57,7 @@ struct IOCommand: ParsableCommand {
     @Flag(name: .customLong("shadow-doorbells"), help: "Doorbell Buffer Config: ring through shadow doorbells.") var shadowDoorbells = false
     @Option(name: .customLong("yield-after"), help: "sched_yield() after N empty polls (0: pure spin).") var yieldAfter: Int = 0
     @Flag(name: .customLong("sim-null"), help: "Simulator only: complete reads/writes without moving data (driver cost).") var simNull = false
-    @Option(name: .customLong("sim-blocks"), help: "Simulator only: namespace size in blocks.") var simBlocks: UInt64 = 262_144
+    @Option(name: .customLong("sim-blocks"), help: "Simulator only: namespace size in blocks (default 262144).") var simBlocks: UInt64?
     @Option(help: "Write the HTML report here.") var report: String?
     @Flag(help: "Print the results as JSON on standard output (the summary goes to standard error).") var json = false
     @Option(name: .customLong("json-file"), help: "Write the JSON results to this file.") var jsonFile: String?
@@ -71,6 +71,7 @@ struct IOCommand: ParsableCommand {
     func validate() throws {
         try target.validate()
         try Check.range("--workers", workers, 1...65535, "IO queue pairs per controller")
+        for t in moreTargets { try TargetOptions.checkTarget("--and-target", t) }
         try Check.within("--threads", threads, 1, workers * (1 + moreTargets.count), "at most one per worker")
         try Check.range("--qd", queueDepth, 1...65535, "an SQ holds --qd + 1 entries, at most 65536")
         try Check.within("--cq-depth", cqDepth, queueDepth + 1, 65536, "at least --qd + 1")
@@ -86,7 +87,13 @@ struct IOCommand: ParsableCommand {
         try Check.each("--reset-at", resetAt, 0...(seconds.map { min($0, Self.longestRun) } ?? Self.longestRun),
                        seconds == nil ? "seconds" : "seconds, within --time")
         try Check.range("--yield-after", yieldAfter, 0...1_000_000_000, "empty polls")
-        try Check.range("--sim-blocks", simBlocks, 1...(UInt64(1) << 40), "logical blocks")
+        try Check.range("--sim-blocks", simBlocks, 1...(UInt64(1) << 24), "logical blocks; the integrity map holds 4 bytes per block")
+        let anySimulator = ([target.resolvedTarget] + moreTargets).contains { $0 == "sim" || $0.hasPrefix("sim:") }
+        if simNull && !anySimulator { throw Check.unused("--sim-null", "without a simulator target (--target sim)") }
+        if simBlocks != nil && !anySimulator { throw Check.unused("--sim-blocks", "without a simulator target (--target sim)") }
+        if let report { try Check.writablePath("--report", report) }
+        if let jsonFile { try Check.writablePath("--json-file", jsonFile) }
+        if let mapFile { try Check.writablePath("--map-file", mapFile) }
         if let regionEnd, regionEnd <= regionStart {
             throw OptionError("--region-end must be above --region-start (\(regionStart)); got \(regionEnd)")
         }
@@ -134,6 +141,8 @@ struct IOCommand: ParsableCommand {
             try Check.within("--region-end", end, 1, ns.blockCount, "namespace \(nsid) size in blocks")
             try Check.within("--region-start", regionStart, 0, end &- 1, "below the region end")
             try Check.within("--align", alignment.map { UInt64($0) }, 1, end &- regionStart, "the region's size in blocks")
+            try Check.within("--io-size", UInt64(size.maxBlocks), 1, (end &- regionStart) / UInt64(workers),
+                             "blocks: each worker's slice of the region must hold the largest IO")
         }
     }
 
@@ -151,7 +160,7 @@ struct IOCommand: ParsableCommand {
         if t == "sim" || t.hasPrefix("sim:") {
             var cfg = SimulatorConfiguration()
             cfg.nullIO = simNull
-            cfg.namespaces = [NamespaceConfiguration(nsid: 1, blockCount: simBlocks)]
+            cfg.namespaces = [NamespaceConfiguration(nsid: 1, blockCount: simBlocks ?? 262_144)]
             device = try SimulatedController(configuration: cfg, address: t == "sim" ? "sim0" : String(t.dropFirst(4)))
         } else {
             var opts = target
