@@ -543,7 +543,7 @@ def build_cases(quick=False):
     add("io", base + ["--bogus"], False)
     for b in bdfs[:2]:
         add("io", ["io", "--target", b, "--time", "0.05", "--no-progress", "--sim-null"], False)
-        add("io", ["io", "--target", b, "--time", "0.05", "--no-progress", "--sim-blocks", "64"], False)
+        add("io", ["io", "--target", b, "--time", "0.05", "--no-progress", "--sim-blocks", "64"], False)   # no such device
     add("io", base + ["extra"], False)
 
     # fuzz

@@ -57,7 +57,7 @@ struct IOCommand: ParsableCommand {
     @Flag(name: .customLong("shadow-doorbells"), help: "Doorbell Buffer Config: ring through shadow doorbells.") var shadowDoorbells = false
     @Option(name: .customLong("yield-after"), help: "sched_yield() after N empty polls (0: pure spin).") var yieldAfter: Int = 0
     @Flag(name: .customLong("sim-null"), help: "Simulator only: complete reads/writes without moving data (driver cost).") var simNull = false
-    @Option(name: .customLong("sim-blocks"), help: "Simulator only: namespace size in blocks (default 262144).") var simBlocks: UInt64?
+    @Option(name: .customLong("sim-blocks"), help: "Simulator only: namespace size in blocks.") var simBlocks: UInt64 = 262_144
     @Option(help: "Write the HTML report here.") var report: String?
     @Flag(help: "Print the results as JSON on standard output (the summary goes to standard error).") var json = false
     @Option(name: .customLong("json-file"), help: "Write the JSON results to this file.") var jsonFile: String?
@@ -90,7 +90,6 @@ struct IOCommand: ParsableCommand {
         try Check.range("--sim-blocks", simBlocks, 1...(UInt64(1) << 24), "logical blocks; the integrity map holds 4 bytes per block")
         let anySimulator = ([target.resolvedTarget] + moreTargets).contains { $0 == "sim" || $0.hasPrefix("sim:") }
         if simNull && !anySimulator { throw Check.unused("--sim-null", "without a simulator target (--target sim)") }
-        if simBlocks != nil && !anySimulator { throw Check.unused("--sim-blocks", "without a simulator target (--target sim)") }
         if let report { try Check.writablePath("--report", report) }
         if let jsonFile { try Check.writablePath("--json-file", jsonFile) }
         if let mapFile { try Check.writablePath("--map-file", mapFile) }
@@ -160,7 +159,7 @@ struct IOCommand: ParsableCommand {
         if t == "sim" || t.hasPrefix("sim:") {
             var cfg = SimulatorConfiguration()
             cfg.nullIO = simNull
-            cfg.namespaces = [NamespaceConfiguration(nsid: 1, blockCount: simBlocks ?? 262_144)]
+            cfg.namespaces = [NamespaceConfiguration(nsid: 1, blockCount: simBlocks)]
             device = try SimulatedController(configuration: cfg, address: t == "sim" ? "sim0" : String(t.dropFirst(4)))
         } else {
             var opts = target
