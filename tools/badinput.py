@@ -541,6 +541,9 @@ def build_cases(quick=False):
         for p in ["", "{tmp}", "{tmp}/no/such/dir/x"]:
             add("io", base + [f"{o}={p}"], False)
     add("io", base + ["--bogus"], False)
+    # --timeout (per-command timeout, seconds): only out-of-range values, refused whether or not the build has it.
+    for v in GARBAGE + ["nan", "inf", "-inf", "-1", "0", "-0", "0.0001", "86401", "1e300", "1e999"]:
+        add("io", base + [f"--timeout={v}"], False)
     for b in bdfs[:2]:
         add("io", ["io", "--target", b, "--time", "0.05", "--no-progress", "--sim-null"], False)
         add("io", ["io", "--target", b, "--time", "0.05", "--no-progress", "--sim-blocks", "64"], False)   # no such device
@@ -604,6 +607,7 @@ def build_cases(quick=False):
         add("bind", ["bind", b], False)
         add("bind", ["bind", "--driver", "uio", "--force", b], False)
         add("unbind", ["unbind", b], False)
+        add("unbind", ["unbind", "--force", b], False)
         add("regs", ["regs", b], False)
         add("regs", ["regs", "--backend", "uio", "--unsafe", "--bind", "--json", b], False)
         add("irq", ["irq", b], False)
