@@ -75,12 +75,90 @@ public struct Repro: Hashable, Sendable, Codable {
             guard r.format == currentFormat else {
                 throw FuzzError.badInput("\(path) is format \(r.format), this nvmekit reads \(currentFormat)")
             }
+            if let problem = r.problems().first {
+                throw FuzzError.badInput("\(path) is not a usable repro: \(problem)")
+            }
             return r
         } catch let e as FuzzError {
             throw e
         } catch {
             throw FuzzError.badInput("\(path) is not an nvmekit fuzz repro (\(error)); repro files come from `nvmekit fuzz --out DIR`")
         }
+    }
+
+    /// Bounds of the values a repro may hold: far beyond what the generators write, close enough that the runner's
+    /// arithmetic on them cannot overflow and no wait in a case can hang a replay.
+    public static let offsetLimit = 1 << 40
+    public static let doorbellPlusLimit = 1 << 32
+    public static let waitReadyMillisecondsLimit = 60_000
+    public static let waitMicrosecondsLimit = 60_000_000
+    public static let entriesLimit = 65_536
+    public static let casesLimit = 10_000
+
+    /// What is wrong with a repro whose JSON decoded, one line each naming the field, its value and the range
+    /// (empty when the runner can replay it).
+    public func problems() -> [String] {
+        var out: [String] = []
+        func check(_ field: String, _ value: Int, _ range: ClosedRange<Int>) {
+            if !range.contains(value) { out.append("\(field) must be \(range.lowerBound)…\(range.upperBound); got \(value)") }
+        }
+        check("history count", history.count, 0...Self.casesLimit)
+        for (i, q) in queueState.enumerated() {
+            check("queueState[\(i)].depth", q.depth, 2...65536)
+            guard (2...65536).contains(q.depth) else { continue }
+            check("queueState[\(i)].sqTail", Int(q.sqTail), 0...(q.depth - 1))
+            check("queueState[\(i)].sqHead", Int(q.sqHead), 0...(q.depth - 1))
+            check("queueState[\(i)].cqHead", Int(q.cqHead), 0...(q.depth - 1))
+        }
+        for (ci, c) in cases.enumerated() {
+            let name = ci == history.count ? "failingCase" : "history[\(ci)]"
+            check("\(name).actions count", c.actions.count, 0...Self.entriesLimit)
+            for (ai, a) in c.actions.enumerated() {
+                let at = "\(name).actions[\(ai)]"
+                func pointer(_ field: String, _ p: Pointer?) {
+                    switch p {
+                    case .data(let o)?, .list(let o)?, .ring(_, _, let o)?:
+                        check("\(at).\(field) offset", o, -Self.offsetLimit...Self.offsetLimit)
+                    default: break
+                    }
+                }
+                switch a {
+                case .submit(let s):
+                    check("\(at).submit dwords count", s.dwords.count, 16...16)
+                    pointer("prp1", s.prp1); pointer("prp2", s.prp2); pointer("mptr", s.mptr)
+                case .ringSubmissionTail(_, let v), .ringCompletionHead(_, let v):
+                    switch v {
+                    case .tail(let plus), .head(let plus):
+                        check("\(at) doorbell plus", plus, -Self.doorbellPlusLimit...Self.doorbellPlusLimit)
+                    case .raw: break
+                    }
+                case .writeRegister(let off, _):
+                    check("\(at).writeRegister offset", off, 0...Self.offsetLimit)
+                case .writeRegisterPointer(let off, let p):
+                    check("\(at).writeRegisterPointer offset", off, 0...Self.offsetLimit)
+                    pointer("pointer", p)
+                case .writeList(let off, let entries):
+                    check("\(at).writeList offset", off, -Self.offsetLimit...Self.offsetLimit)
+                    check("\(at).writeList entries count", entries.count, 0...Self.entriesLimit)
+                    for e in entries { pointer("writeList entry", e) }
+                case .writeSGL(let off, let descriptors):
+                    check("\(at).writeSGL offset", off, -Self.offsetLimit...Self.offsetLimit)
+                    check("\(at).writeSGL descriptors count", descriptors.count, 0...Self.entriesLimit)
+                    for d in descriptors { pointer("writeSGL address", d.address) }
+                case .writeBytes(_, let off, let bytes):
+                    check("\(at).writeBytes offset", off, -Self.offsetLimit...Self.offsetLimit)
+                    check("\(at).writeBytes count", bytes.count, 0...(1 << 20))
+                case .fill(_, let off, let count, _):
+                    check("\(at).fill offset", off, -Self.offsetLimit...Self.offsetLimit)
+                    check("\(at).fill count", count, -Self.offsetLimit...Self.offsetLimit)
+                case .waitReady(_, let ms):
+                    check("\(at).waitReady milliseconds", ms, 0...Self.waitReadyMillisecondsLimit)
+                case .wait(let us):
+                    check("\(at).wait microseconds", us, 0...Self.waitMicrosecondsLimit)
+                }
+            }
+        }
+        return out
     }
 
     /// File name: oracle, case index and opcode, unique within a run.

@@ -310,14 +310,23 @@ public final class FuzzRunner {
         return c
     }
 
+    /// Whether `offset ..< offset + count + extra` lies within `0 ..< size`, without overflowing on any input (a
+    /// repro file's offsets and counts are whatever the file says).
+    static func fits(_ offset: Int, _ count: Int, within size: Int) -> Bool {
+        guard offset >= 0, count >= 0 else { return false }
+        let (end, overflow) = offset.addingReportingOverflow(count)
+        return !overflow && end <= size
+    }
+
     func resolve(_ p: Pointer) -> UInt64 {
-        func inArena(_ o: Int) -> UInt64 {
-            if o >= 0 && o <= arena.length { return arena.busAddress(at: o) }
-            return arena.busAddress(at: 0) &+ UInt64(bitPattern: Int64(o))
+        func inArena(_ base: Int, _ o: Int) -> UInt64 {
+            let (x, overflow) = base.addingReportingOverflow(o)
+            if !overflow && x >= 0 && x <= arena.length { return arena.busAddress(at: x) }
+            return arena.busAddress(at: 0) &+ UInt64(bitPattern: Int64(base)) &+ UInt64(bitPattern: Int64(o))
         }
         switch p {
-        case .data(let o): return inArena(dataStart + o)
-        case .list(let o): return inArena(listStart + o)
+        case .data(let o): return inArena(dataStart, o)
+        case .list(let o): return inArena(listStart, o)
         case .unmapped(let o): return Self.unmappedBase &+ o
         case .absolute(let v): return v
         case .ring(let qid, let completion, let o):
@@ -332,13 +341,13 @@ public final class FuzzRunner {
         case .raw(let x): return x
         case .tail(let plus):
             guard let q = queue(qid) else { return UInt32(truncatingIfNeeded: plus) }
-            var x = Int(q.sq.tail) + plus
-            if x < 0 { x += q.sq.depth }
+            var x = Int(q.sq.tail) &+ plus
+            if x < 0 { x &+= q.sq.depth }
             return UInt32(truncatingIfNeeded: x)
         case .head(let plus):
             guard let q = queue(qid) else { return UInt32(truncatingIfNeeded: plus) }
-            var x = Int(q.cq.head) + plus
-            if x < 0 { x += q.cq.depth }
+            var x = Int(q.cq.head) &+ plus
+            if x < 0 { x &+= q.cq.depth }
             return UInt32(truncatingIfNeeded: x)
         }
     }
@@ -395,43 +404,46 @@ public final class FuzzRunner {
             case .ringSubmissionTail(let qid, let v):
                 let value = doorbellValue(v, qid: qid, completion: false)
                 let off = queue(qid)?.sq.doorbellOffset ?? Doorbell.sqTailOffset(qid: qid, dstrd: dstrd)
-                if off + 4 <= regs.length { regs.write32(value, at: off) }
+                if Self.fits(off, 4, within: regs.length) { regs.write32(value, at: off) }
                 summary.doorbellWrites += 1
                 out.writes.append(RegisterWrite(offset: off, value: UInt64(value), what: "SQ\(qid) tail"))
                 resolvedActions[ai] = .ringSubmissionTail(qid: qid, value: .raw(value))
             case .ringCompletionHead(let qid, let v):
                 let value = doorbellValue(v, qid: qid, completion: true)
                 let off = queue(qid)?.cq.doorbellOffset ?? Doorbell.cqHeadOffset(qid: qid, dstrd: dstrd)
-                if off + 4 <= regs.length { regs.write32(value, at: off) }
+                if Self.fits(off, 4, within: regs.length) { regs.write32(value, at: off) }
                 summary.doorbellWrites += 1
                 out.writes.append(RegisterWrite(offset: off, value: UInt64(value), what: "CQ\(qid) head"))
                 resolvedActions[ai] = .ringCompletionHead(qid: qid, value: .raw(value))
             case .writeRegister(let off, let value):
-                if off >= 0 && off + 4 <= regs.length { regs.write32(value, at: off) }
+                if Self.fits(off, 4, within: regs.length) { regs.write32(value, at: off) }
                 out.writes.append(RegisterWrite(offset: off, value: UInt64(value), what: "register"))
             case .writeRegisterPointer(let off, let p):
                 let value = resolve(p)
-                if off >= 0 && off + 8 <= regs.length { regs.write64(value, at: off) }
+                if Self.fits(off, 8, within: regs.length) { regs.write64(value, at: off) }
                 out.writes.append(RegisterWrite(offset: off, value: value, what: "register (64-bit)"))
             case .writeList(let off, let entries):
                 let (base, size) = areaOffset(.list)
-                for (i, e) in entries.enumerated() where off + 8 * i >= 0 && off + 8 * i + 8 <= size {
-                    arena.store(resolve(e), at: base + off + 8 * i)
+                for (i, e) in entries.enumerated() {
+                    let (o, overflow) = off.addingReportingOverflow(8 * i)
+                    if !overflow && Self.fits(o, 8, within: size) { arena.store(resolve(e), at: base + o) }
                 }
             case .writeSGL(let off, let descs):
                 let (base, size) = areaOffset(.list)
-                for (i, d) in descs.enumerated() where off + 16 * i >= 0 && off + 16 * i + 16 <= size {
-                    let o = base + off + 16 * i
+                for (i, d) in descs.enumerated() {
+                    let (rel, overflow) = off.addingReportingOverflow(16 * i)
+                    guard !overflow && Self.fits(rel, 16, within: size) else { continue }
+                    let o = base + rel
                     arena.store(resolve(d.address), at: o)
                     arena.store(d.length, at: o + 8)
                     arena.store(UInt32(d.identifier) << 24 | (d.reserved & 0xFF_FFFF), at: o + 12)
                 }
             case .writeBytes(let area, let off, let bytes):
                 let (base, size) = areaOffset(area)
-                if off >= 0 && off + bytes.count <= size { arena.copyBytes(from: bytes, to: base + off) }
+                if Self.fits(off, bytes.count, within: size) { arena.copyBytes(from: bytes, to: base + off) }
             case .fill(let area, let off, let count, let byte):
                 let (base, size) = areaOffset(area)
-                let lo = max(0, off), hi = min(size, off + count)
+                let lo = max(0, off), hi = min(size, off.addingReportingOverflow(count).overflow ? (count > 0 ? size : 0) : off + count)
                 if hi > lo { arena.fill(byte, offset: base + lo, count: hi - lo) }
             case .waitReady(let ready, let ms):
                 let d = Deadline.after(.milliseconds(ms))
@@ -619,8 +631,9 @@ public final class FuzzRunner {
     func dataExtent(_ s: Submission) -> (offset: Int, count: Int)? {
         guard case .data(let off)? = s.prp1, s.qid != 0, StatusRules.dataLBAOpcodes.contains(s.opcode),
               s.sqe.psdt == 0 || s.sqe.psdt == 1 else { return nil }
+        guard s.dwords.count == 16 else { return nil }
         let bytes = (Int(s.dwords[12] & 0xFFFF) + 1) * environment.blockSize
-        guard off >= 0, off + bytes <= environment.dataBytes else { return nil }
+        guard Self.fits(off, bytes, within: environment.dataBytes) else { return nil }
         return (off, bytes)
     }
 

@@ -11,7 +11,7 @@ struct CmdCommand: ParsableCommand {
         abstract: "Send one raw command (fields or 64 hex bytes) on the admin queue or an IO queue.",
         discussion: """
         Fields left out are zero. With --data-len a buffer is allocated and PRP1/PRP2 point at it (unless --prp1/--prp2
-        are given); --input-file fills it. Nothing is validated: malformed commands go to the controller as written.
+        are given); --input-file fills it (without --data-len the buffer is the file's size). Nothing is validated: malformed commands go to the controller as written.
         Examples:
           nvmekit cmd --opcode 0x06 --cdw10 1 --data-len 4096            # Identify Controller
           nvmekit cmd --queue io --opcode 0x02 --nsid 1 --data-len 512     # Read LBA 0
@@ -36,25 +36,18 @@ struct CmdCommand: ParsableCommand {
     @Option var cdw13: Number<UInt32>?
     @Option var cdw14: Number<UInt32>?
     @Option var cdw15: Number<UInt32>?
-    @Option(help: "Data buffer size in bytes.") var dataLen: Int = 0
+    @Option(help: "Data buffer size in bytes (0…16 MiB).") var dataLen: Int = 0
     @Option(help: "File whose bytes fill the data buffer (host to controller).") var inputFile: String?
     @Flag(help: "Keep the CID as given instead of letting the queue allocate one.") var keepCid = false
     @Flag(help: "Print the command (fields and 64 bytes) before sending.") var showCmd = false
     @Flag(help: "Show what would be sent; send nothing, open nothing.") var dryRun = false
-    @Option(help: "Timeout in milliseconds.") var timeoutMs: Int = 5000
+    @Option(help: "Timeout in milliseconds (1…3600000).") var timeoutMs: Int = 5000
 
     /// The SQE as the user described it.
     func buildSQE() throws -> SQE {
         var s = SQE()
         if let hex {
-            let digits = hex.filter { $0.isHexDigit }
-            guard digits.count == 128, let sqe = SQE(bytes: stride(from: 0, to: 128, by: 2).map {
-                let i = digits.index(digits.startIndex, offsetBy: $0)
-                return UInt8(digits[i...digits.index(after: i)], radix: 16)!
-            }) else {
-                throw ValidationError("--hex needs exactly 64 bytes (128 hex digits); got \(digits.count) digits")
-            }
-            s = sqe
+            s = try Self.parseHexSQE(hex)
         }
         if let opcode { s.opc = opcode.value }
         if let fuse { s.fuse = fuse.value }
@@ -73,12 +66,60 @@ struct CmdCommand: ParsableCommand {
         return s
     }
 
+    /// The 64 bytes of `--hex`: ASCII hex digits, with spaces (and nothing else) between them.
+    static func parseHexSQE(_ hex: String) throws -> SQE {
+        var nibbles: [UInt8] = []
+        for u in hex.unicodeScalars {
+            switch u {
+            case "0"..."9": nibbles.append(UInt8(u.value - 0x30))
+            case "a"..."f": nibbles.append(UInt8(u.value - 0x61 + 10))
+            case "A"..."F": nibbles.append(UInt8(u.value - 0x41 + 10))
+            case " ", "\t", "\n", "\r", ",", ":": continue
+            default:
+                throw Check.invalid("--hex", hex, mustBe: "64 bytes as hex digits 0-9 a-f (spaces allowed), but '\(u.escaped(asASCII: true))' is not one")
+            }
+        }
+        guard nibbles.count == 128, let sqe = SQE(bytes: stride(from: 0, to: 128, by: 2).map { nibbles[$0] << 4 | nibbles[$0 + 1] }) else {
+            throw OptionError("--hex must be exactly 64 bytes (128 hex digits); got \(nibbles.count) digits")
+        }
+        return sqe
+    }
+
+    /// The largest --data-len: a buffer this size is already more than any controller's MDTS in practice.
+    static let maximumDataLength = 16 << 20
+
+    func validate() throws {
+        try Check.range("--fuse", fuse?.value, 0...3, "CDW0 FUSE is 2 bits")
+        try Check.range("--psdt", psdt?.value, 0...3, "CDW0 PSDT is 2 bits")
+        try Check.range("--data-len", dataLen, 0...Self.maximumDataLength, "bytes")
+        try Check.range("--timeout-ms", timeoutMs, 1...3_600_000)
+        if let hex { _ = try Self.parseHexSQE(hex) }
+        _ = try queueID()
+        if hex == nil && opcode == nil { throw OptionError("give --opcode (and fields) or --hex with the 64-byte SQE") }
+        if let inputFile {
+            let size = try Check.readFile("--input-file", inputFile, maxBytes: Self.maximumDataLength).count
+            if size == 0 { throw OptionError("--input-file '\(inputFile)' is empty: it would send no data") }
+            if dataLen > 0 && size > dataLen {
+                throw OptionError("--input-file '\(inputFile)' has \(size) bytes, more than --data-len \(dataLen): raise --data-len or leave it out (the file's size is used)")
+            }
+        }
+    }
+
+    /// The data buffer's size: --data-len, else the size of --input-file, else none.
+    func bufferLength() throws -> Int {
+        if dataLen > 0 { return dataLen }
+        guard let inputFile else { return 0 }
+        return try Check.readFile("--input-file", inputFile, maxBytes: Self.maximumDataLength).count
+    }
+
     func queueID() throws -> UInt16 {
         switch queue {
         case "admin": return 0
         case "io": return 1
         default:
-            guard let q: UInt16 = parseNumber(queue) else { throw ValidationError("--queue must be admin, io or a queue id; got '\(queue)'") }
+            guard let q: UInt16 = parseNumber(queue) else {
+                throw Check.invalid("--queue", queue, mustBe: "admin, io or a queue id 0…65535")
+            }
             return q
         }
     }
@@ -112,13 +153,11 @@ struct CmdCommand: ParsableCommand {
         }
         var keep: [DMARegion] = []
         var buffer: Buffer?
+        let dataLen = try bufferLength()
         if dataLen > 0 {
             let b = try Buffer(count: dataLen, from: c.allocator)
             if let inputFile {
-                guard let d = FileManager.default.contents(atPath: inputFile) else {
-                    printError("cannot read --input-file \(inputFile)"); throw ExitCode(1)
-                }
-                try b.write(Array(d.prefix(dataLen)))
+                try b.write(Array(try Check.readFile("--input-file", inputFile, maxBytes: dataLen)))
             }
             let p = sqe.psdt
             keep = try DataPointer.attach(b, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)

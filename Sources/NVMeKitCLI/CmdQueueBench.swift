@@ -26,6 +26,23 @@ struct QueueBenchCommand: ParsableCommand {
     var device: String?
     @Option(help: "Backend for --device: vfio | noiommu | uio (default $NVMEKIT_BACKEND or vfio).") var backend: String?
 
+    func validate() throws {
+        try Check.range("--ios", ios, 1...1_000_000_000, "IOs per measurement")
+        try Check.range("--depth", depth, 2...65536, "IO queue entries")
+        try Check.range("--repeat", repeat_, 1...1000)
+        if let jsonFile { try Check.writablePath("--json-file", jsonFile) }
+        if let backend, DeviceBackend(rawValue: backend) == nil {
+            throw Check.invalid("--backend", backend, mustBe: "vfio, noiommu or uio")
+        }
+        if backend != nil && device == nil { throw Check.unused("--backend", "without --device (the simulator needs none)") }
+    }
+
+    /// --depth against the opened controller's CAP.MQES.
+    static func checkDepth(_ depth: Int, _ c: Controller) throws {
+        try Check.within("--depth", depth, 2, Int(c.cap.mqes) + 1, "CAP.MQES+1 on \(c.device.address)")
+    }
+
+
     struct Measurement: Encodable {
         var path: String; var mode: String; var batch: Int; var nsPerIO: Double; var doorbellsPerIO: Double
         /// Per-IO latency of a separate QD1 pass (device only): each IO timed from post to reap by the TSC.
@@ -68,7 +85,14 @@ struct QueueBenchCommand: ParsableCommand {
         o.ioQueueDepth = depth
         o.commandLogCapacity = 0
         o.asyncEventRequests = 0
-        return try Controller.open(sim, options: o)
+        var adminOnly = InitSequence.standard
+        try adminOnly.remove("createIOQueues")
+        let c = try Controller.open(sim, options: o, sequence: adminOnly)
+        do {
+            try checkDepth(depth, c)
+            try c.createIOQueues()
+        } catch { c.close(); throw error }
+        return c
     }
 
     /// The IOWorker's loop: raw post/ring/reap/ringHead, PRP1 per command, `batch` SQEs per doorbell.
@@ -147,10 +171,15 @@ struct QueueBenchCommand: ParsableCommand {
         o.ioQueueDepth = depth
         o.commandLogCapacity = 0
         o.asyncEventRequests = 0
-        let c = try t.openController(options: o, sequence: .standard)
+        var adminOnly = InitSequence.standard
+        try adminOnly.remove("createIOQueues")
+        let c = try t.openController(options: o, sequence: adminOnly)
         defer { c.close() }
+        try Self.checkDepth(depth, c)
+        try c.createIOQueues()
         guard let ns = c.namespaces.first(where: { $0.nsid == 1 }) else { throw ValidationError("namespace 1 is not active on \(address)") }
-        let blocks = max(1, 4096 / ns.blockSize)
+        let blocks = max(1, 4096 / max(1, ns.blockSize))
+        guard ns.blockCount > UInt64(blocks) else { throw OptionError("namespace 1 of \(address) has \(ns.blockCount) blocks: too small for 4 KiB reads") }
         let qp = c.ioQueues[0]
         let buf = try Buffer(count: 8 * 4096, from: c.allocator)
         var out: [Measurement] = []

@@ -9,7 +9,12 @@ struct CmdlogCommand: ParsableCommand {
 
     @OptionGroup var target: TargetOptions
     @Flag(help: "Print JSON (SQE and CQE as dwords, times in ns).") var json = false
-    @Option(help: "Only the last N commands.") var last: Int?
+    @Option(help: "Only the last N commands (1…1000000).") var last: Int?
+
+    func validate() throws {
+        try target.validate()
+        try Check.range("--last", last, 1...1_000_000, "commands")
+    }
 
     func run() throws {
         let path = CommandLogFile.path(target: target.resolvedTarget)

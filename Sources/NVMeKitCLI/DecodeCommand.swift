@@ -109,6 +109,9 @@ struct DecodeCommand: ParsableCommand {
         if kind == .errorLog && bytes.count % 64 != 0 {
             throw DecodeError("the Error Information log is a whole number of 64-byte entries, got \(bytes.count) bytes: pass a multiple of 128 hex digits")
         }
+        if kind == .errorLog && bytes.count > 256 * 64 {
+            throw DecodeError("the Error Information log has at most 256 entries (ELPE is 8 bits), got \(bytes.count / 64): pass at most 16384 bytes")
+        }
         let (title, fields, nvmeCLI) = decode(kind, bytes)
         if json { return renderJSON(nvmeCLI ?? fields) }
         var out = title + "\n" + renderText(fields, indent: 2)
@@ -126,14 +129,22 @@ struct DecodeCommand: ParsableCommand {
     func input() throws -> [UInt8] {
         if let file {
             guard hex.isEmpty else { throw DecodeError("give the bytes either as hex or with --file, not both") }
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw DecodeError("cannot read \(file): check the path and permissions")
+            do {
+                return [UInt8](try Check.readFile("--file", file, maxBytes: Self.maximumInput))
+            } catch let e as OptionError {
+                throw DecodeError(e.description)
             }
-            return [UInt8](data)
         }
         guard !hex.isEmpty else { throw DecodeError("no input: pass the bytes as hex (e.g. nvmekit decode 0600…) or --file PATH") }
-        return try Self.parseHex(hex.joined(separator: " "))
+        let text = hex.joined(separator: " ")
+        guard text.utf8.count <= 2 * Self.maximumInput + 4096 else {
+            throw DecodeError("\(text.utf8.count) characters of hex is more than any structure nvmekit decodes (at most \(Self.maximumInput) bytes)")
+        }
+        return try Self.parseHex(text)
     }
+
+    /// The most bytes decode reads: far more than the largest structure (a 16 KiB error log), little enough to be quick.
+    static let maximumInput = 1 << 20
 
     /// Hex digits with optional whitespace, commas, colons and `0x` prefixes.
     static func parseHex(_ text: String) throws -> [UInt8] {
@@ -142,7 +153,7 @@ struct DecodeCommand: ParsableCommand {
             var t = Substring(token)
             if t.hasPrefix("0x") || t.hasPrefix("0X") { t = t.dropFirst(2) }
             for c in t {
-                guard let v = c.hexDigitValue else {
+                guard c.isASCII, let v = c.hexDigitValue else {
                     throw DecodeError("'\(c)' is not a hex digit: use 0-9 and a-f only (spaces and 0x prefixes are fine)")
                 }
                 digits.append(UInt8(v))

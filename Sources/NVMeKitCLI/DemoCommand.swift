@@ -12,12 +12,18 @@ struct DemoCommand: ParsableCommand {
         abstract: "Walk through NVMe by hand: registers, a hand-built Identify, IO queues, write/read by doorbells, interrupts, an error, an async event, the command log.")
 
     @OptionGroup var target: TargetOptions
-    @Option(help: "LBAs to write and read back.") var blocks: Int = 4
+    @Option(help: "LBAs to write and read back (1…65536, within MDTS and the namespace).") var blocks: Int = 4
+
+    func validate() throws {
+        try target.validate()
+        try Check.range("--blocks", blocks, 1...65536, "NLB is a 16-bit 0's based field")
+    }
 
     func run() throws {
         var walk = Walkthrough(target: target, blocks: blocks)
         do {
             try walk.run()
+            if walk.mismatch { printError("demo: the data read back differs from what was written"); throw ExitCode(3) }
         } catch let e as ControllerError {
             printError("demo stopped: \(e)"); throw ExitCode(2)
         } catch let e as PlatformError {
@@ -30,6 +36,8 @@ struct Walkthrough {
     let target: TargetOptions
     let blocks: Int
     var step = 0
+    /// The read-back in step 5 differed from what was written.
+    var mismatch = false
 
     mutating func say(_ title: String) {
         step += 1
@@ -134,6 +142,11 @@ struct Walkthrough {
         let lbaf = 128 + 4 * Int(nsData[26] & 0x0F)
         let lbaSize = 1 << Int(nsData[lbaf + 2])
         line("namespace 1: \(nsData.le64(0)) blocks of \(lbaSize) bytes")
+        try Check.within("--blocks", UInt64(blocks), 1, nsData.le64(0), "namespace 1 size in blocks")
+        if id[77] > 0 && id[77] < 32 {
+            let mdtsBytes = cap.minimumPageSize << Int(id[77])
+            try Check.within("--blocks", blocks, 1, mdtsBytes / max(1, lbaSize), "MDTS·MPSMIN is \(mdtsBytes) bytes on \(device.address)")
+        }
         let bytes = lbaSize * blocks
         let out = try Buffer(count: bytes, from: c.allocator)
         try out.fill(.random(seed: 2020))
@@ -156,6 +169,7 @@ struct Walkthrough {
         withExtendedLifetime((wp, rp)) {}
         if let diff = back.compare(to: out) {
             line("MISMATCH: \(diff)")
+            mismatch = true
         } else {
             line("read back \(bytes) bytes: identical to what was written")
             line(try back.hexdump(count: 32).split(separator: "\n").first.map(String.init) ?? "")

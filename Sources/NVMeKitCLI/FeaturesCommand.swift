@@ -16,6 +16,11 @@ struct FeaturesCommand: ParsableCommand {
         @Option(help: "CDW11 (feature specific).") var cdw11: Number<UInt32> = Number(0)
         @Option(help: "Namespace ID.") var nsid: Number<UInt32> = Number(0)
 
+        func validate() throws {
+            try target.validate()
+            try Check.range("--sel", sel.value, 0...3, "SEL is 3 bits: 0 current, 1 default, 2 saved, 3 supported capabilities; 4-7 are reserved")
+        }
+
         func run() throws {
             let c = try target.openController()
             defer { target.finish(c) }

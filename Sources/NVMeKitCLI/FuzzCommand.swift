@@ -82,30 +82,62 @@ struct FuzzCommand: ParsableCommand {
     @Option(name: .customLong("summary-file"), help: "Also write the summary as JSON to this file.")
     var summaryFile: String?
 
+    /// Case indices stay below 2^63 so `--first-case` + `--cases` never wraps.
+    static let lastCaseIndex = UInt64(Int64.max)
+    /// The longest --time: a week.
+    static let longestRun = 604_800.0
+
     func validate() throws {
         try device.validate()
-        if parseNumber(seed, as: UInt64.self) == nil { throw ValidationError("--seed '\(seed)' is not a number: use e.g. --seed 42 or --seed 0x2a") }
-        if let cases, cases <= 0 { throw ValidationError("--cases must be at least 1") }
-        if let time, Self.parseDuration(time) == nil { throw ValidationError("--time '\(time)' is not a duration: use e.g. --time 90, 90s, 5m or 1h") }
+        if parseNumber(seed, as: UInt64.self) == nil { throw Check.invalid("--seed", seed, mustBe: "a number 0…2^64-1, e.g. 42 or 0x2a") }
+        try Check.range("--cases", cases, 1...1_000_000_000_000)
+        try Check.range("--first-case", firstCase, 0...Self.lastCaseIndex)
+        if let cases, Self.lastCaseIndex - firstCase < UInt64(cases) {
+            throw OptionError("--first-case + --cases must stay within 0…\(Self.lastCaseIndex); got \(firstCase) + \(cases)")
+        }
+        if let time { _ = try Self.checkedDuration(time) }
         _ = try parsedGenerators()
         _ = try parsedOracles()
-        if deadlineMs <= 0 { throw ValidationError("--deadline-ms must be positive") }
-        if avoid.contains(where: { $0.isEmpty }) { throw ValidationError("--avoid needs a non-empty label text (it would avoid every case)") }
+        try Check.range("--deadline-ms", deadlineMs, 1...600_000, "milliseconds")
+        if avoid.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw Check.invalid("--avoid", "", mustBe: "a non-empty label text (an empty one would avoid every case)")
+        }
+        if out.isEmpty { throw Check.invalid("--out", out, mustBe: "a directory path") }
+        if replay == nil { try Check.directoryPath("--out", out) }
+        if let summaryFile { try Check.writablePath("--summary-file", summaryFile) }
+        if replay != nil {
+            // A replay runs the repro's own cases: options that shape a generated run would be silently ignored.
+            let shaping: [(String, Bool)] = [("--cases", cases != nil), ("--first-case", firstCase != 0), ("--time", time != nil),
+                                             ("--generators", generators != nil), ("--avoid", !avoid.isEmpty),
+                                             ("--heartbeat", heartbeat), ("--trace", trace), ("--summary-file", summaryFile != nil)]
+            if let (name, _) = shaping.first(where: { $0.1 }) { throw Check.unused(name, "with --replay (the repro file says what runs)") }
+        }
     }
 
-    static func parseDuration(_ s: String) -> Duration? {
+    static func parseDuration(_ s: String) -> Duration? { try? checkedDuration(s) }
+
+    /// `--time` as a duration of 1 ms … a week: seconds, or with a unit (ms, s, m, h).
+    static func checkedDuration(_ s: String) throws -> Duration {
         let t = s.trimmingCharacters(in: .whitespaces).lowercased()
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (u, k) in units where t.hasSuffix(u) {
-            if let v = Double(t.dropLast(u.count)), v > 0 { return .milliseconds(Int64(v * k * 1000)) }
+        var number = t, scale = 1.0
+        for (u, k) in [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)] where t.hasSuffix(u) {
+            number = String(t.dropLast(u.count)); scale = k; break
         }
-        if let v = Double(t), v > 0 { return .milliseconds(Int64(v * 1000)) }
-        return nil
+        guard let v = Double(number), !number.isEmpty else {
+            throw Check.invalid("--time", s, mustBe: "a duration: seconds or with a unit, e.g. 90, 90s, 5m or 1h")
+        }
+        let seconds = v * scale
+        try Check.range("--time", seconds, 0.001...longestRun, "seconds")
+        return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
     func parsedGenerators() throws -> [GeneratorKind] {
         guard let generators else { return GeneratorKind.allCases }
-        return try generators.split(separator: ",").map {
+        let names = generators.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, !names.contains(where: \.isEmpty) else {
+            throw Check.invalid("--generators", generators, mustBe: "a comma-separated list of \(GeneratorKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return try names.map {
             let n = $0.trimmingCharacters(in: .whitespaces)
             guard let g = GeneratorKind(rawValue: n) else {
                 throw ValidationError("unknown generator '\(n)': choose from \(GeneratorKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -116,7 +148,11 @@ struct FuzzCommand: ParsableCommand {
 
     func parsedOracles() throws -> Set<OracleKind> {
         guard let oracles else { return Set(OracleKind.allCases) }
-        return Set(try oracles.split(separator: ",").map {
+        let names = oracles.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.isEmpty, !names.contains(where: \.isEmpty) else {
+            throw Check.invalid("--oracles", oracles, mustBe: "a comma-separated list of \(OracleKind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return Set(try names.map {
             let n = $0.trimmingCharacters(in: .whitespaces)
             guard let o = OracleKind(rawValue: n) else {
                 throw ValidationError("unknown oracle '\(n)': choose from \(OracleKind.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -68,25 +68,82 @@ struct IOCommand: ParsableCommand {
             discussion: "A timed-out command keeps its buffer and LBAs until the controller answers it or a reset re-creates the queue; any timeout makes the run exit with status 5."))
     var commandTimeout: Double?
 
+    /// Longest --time and latest --reset-at: a week, far beyond any run and far from Int64 nanosecond overflow.
+    static let longestRun = 604_800.0
+
     func validate() throws {
-        if workers < 1 { throw ValidationError("--workers must be at least 1") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if let cqDepth, cqDepth < queueDepth + 1 || cqDepth > 65536 {
-            throw ValidationError("--cq-depth must be within \(queueDepth + 1)...65536 (at least --qd + 1)")
-        }
-        if submitBatch < 1 || submitBatch > queueDepth {
-            throw ValidationError("--submit-batch must be within 1...\(queueDepth) (the queue depth, --qd)")
+        try target.validate()
+        try Check.range("--workers", workers, 1...65535, "IO queue pairs per controller")
+        for t in moreTargets { try TargetOptions.checkTarget("--and-target", t) }
+        try Check.within("--threads", threads, 1, workers * (1 + moreTargets.count), "at most one per worker")
+        try Check.range("--qd", queueDepth, 1...65535, "an SQ holds --qd + 1 entries, at most 65536")
+        try Check.within("--cq-depth", cqDepth, queueDepth + 1, 65536, "at least --qd + 1")
+        try Check.within("--submit-batch", submitBatch, 1, queueDepth, "the queue depth, --qd")
+        try Check.range("--align", alignment, 1...(1 << 48), "blocks")
+        try Check.range("--random", random, 0...100, "percent")
+        try Check.range("--read", readPercent, 0...100, "percent")
+        try Check.range("--qprio", queuePriority, 0...3, "QPRIO is 2 bits")
+        try Check.range("--time", seconds, 0.001...Self.longestRun, "seconds")
+        try Check.range("--timeout", commandTimeout, 0.001...86_400, "seconds per command")
+        try Check.range("--io-count", ioCount, 1...(UInt64(1) << 62))
+        try Check.range("--iops", iopsLimit, 1...100_000_000)
+        try Check.range("--cmdlog", commandLog, 0...1_000_000, "commands kept per worker")
+        try Check.each("--reset-at", resetAt, 0...(seconds.map { min($0, Self.longestRun) } ?? Self.longestRun),
+                       seconds == nil ? "seconds" : "seconds, within --time")
+        try Check.range("--yield-after", yieldAfter, 0...1_000_000_000, "empty polls")
+        try Check.range("--sim-blocks", simBlocks, 1...(UInt64(1) << 24), "logical blocks; the integrity map holds about 6 bytes per block")
+        let anySimulator = ([target.resolvedTarget] + moreTargets).contains { $0 == "sim" || $0.hasPrefix("sim:") }
+        if simNull && !anySimulator { throw Check.unused("--sim-null", "without a simulator target (--target sim)") }
+        if let report { try Check.writablePath("--report", report) }
+        if let jsonFile { try Check.writablePath("--json-file", jsonFile) }
+        if let mapFile { try Check.writablePath("--map-file", mapFile) }
+        if let regionEnd, regionEnd <= regionStart {
+            throw OptionError("--region-end must be above --region-start (\(regionStart)); got \(regionEnd)")
         }
         if DataPattern(rawValue: pattern) == nil {
-            throw ValidationError("unknown pattern '\(pattern)': use stamped, zeroes, ones or random")
+            throw Check.invalid("--pattern", pattern, mustBe: "one of \(DataPattern.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if ResetKind(rawValue: resetKind) == nil {
-            throw ValidationError("unknown reset kind '\(resetKind)': use one of \(ResetKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw Check.invalid("--reset-kind", resetKind, mustBe: "one of \(ResetKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if let mix { do { _ = try OperationMix.parse(mix) } catch { throw ValidationError("\(error)") } }
-        if readPercent < 0 || readPercent > 100 { throw ValidationError("--read must be within 0...100") }
-        if seconds == nil && ioCount == nil { return }
-        if let s = seconds, s <= 0 { throw ValidationError("--time must be positive") }
+        if let mix { do { _ = try OperationMix.parse(mix) } catch { throw OptionError("--mix: \(error)") } }
+        do { _ = try IOSizeDistribution.parse(ioSize, blockSize: 512) } catch {
+            // A byte size that is not a multiple of 512 may still fit a namespace's block size: judged after opening.
+            if case .invalid(let m) = error, !m.contains("multiple of") { throw OptionError("--io-size: \(m)") }
+        }
+    }
+
+    /// Checks the options against what each opened controller allows (CAP.MQES, MDTS, granted queues, namespace).
+    func validate(against controllers: [Controller]) throws {
+        for c in controllers {
+            let entries = Int(c.cap.mqes) + 1
+            try Check.within("--qd", queueDepth, 1, entries - 1, "an SQ of --qd + 1 entries; CAP.MQES+1 is \(entries) on \(c.device.address)")
+            try Check.within("--cq-depth", cqDepth, queueDepth + 1, entries, "CAP.MQES+1 on \(c.device.address)")
+            let granted = min(c.grantedQueues.submission, c.grantedQueues.completion)
+            try Check.within("--workers", workers, 1, granted, "IO queue pairs granted by \(c.device.address)")
+            guard let ns = c.namespaces.first(where: { $0.nsid == nsid }) else { continue }
+            let size: IOSizeDistribution
+            do { size = try IOSizeDistribution.parse(ioSize, blockSize: ns.blockSize) } catch {
+                throw OptionError("--io-size: \(error)")
+            }
+            // One PRP list page per IO (the IOWorker's layout), and MDTS (in units of CAP.MPSMIN) when reported.
+            var limit = (c.pageSize / 8 + 1) * c.pageSize
+            var why = "one PRP list page of \(c.pageSize)-byte pages"
+            let mdts = c.identifyData.count > 77 ? Int(c.identifyData[77]) : 0
+            if mdts > 0 && mdts < 32 {
+                let bytes = c.cap.minimumPageSize << mdts
+                if bytes < limit { limit = bytes; why = "MDTS·MPSMIN on \(c.device.address)" }
+            }
+            let maxBlocks = min(65536, limit / max(1, ns.blockSize))
+            try Check.within("--io-size", size.maxBlocks, 1, maxBlocks,
+                            "blocks of \(ns.blockSize) bytes, \(maxBlocks * ns.blockSize / 1024) KiB: \(why)")
+            let end = regionEnd ?? ns.blockCount
+            try Check.within("--region-end", end, 1, ns.blockCount, "namespace \(nsid) size in blocks")
+            try Check.within("--region-start", regionStart, 0, end &- 1, "below the region end")
+            try Check.within("--align", alignment.map { UInt64($0) }, 1, end &- regionStart, "the region's size in blocks")
+            try Check.within("--io-size", UInt64(size.maxBlocks), 1, (end &- regionStart) / UInt64(workers),
+                             "blocks: each worker's slice of the region must hold the largest IO")
+        }
     }
 
     func open(_ t: String) throws -> Controller {
@@ -140,9 +197,7 @@ struct IOCommand: ParsableCommand {
     /// Everything `run` does once the controllers are open (`open` for each target): the workload, the map file,
     /// the outputs and the exit status. The caller closes the controllers.
     func run(on controllers: [Controller]) throws {
-        if let t = commandTimeout, !(t >= 0.001 && t <= 86_400) {
-            printError("--timeout \(t) is outside 0.001...86400 seconds"); throw ExitCode(2)
-        }
+        try validate(against: controllers)
         let opMix: OperationMix
         if let mix { opMix = try OperationMix.parse(mix) } else { opMix = .read(percent: readPercent) }
 
@@ -242,10 +297,16 @@ struct IOCommand: ParsableCommand {
         } else if let why = t.stopReason {
             printError("nvmekit io: \(why)")
         }
+        // A reset asked for but never reached (the run ended first) is a request the run did not honour.
+        let missedResets = resetAt.count - t.resets
+        if missedResets > 0 {
+            printError("nvmekit io: \(missedResets) of \(resetAt.count) --reset-at resets did not happen: the run ended after "
+                       + String(format: "%.2f s", t.seconds) + "; give --time or a larger --io-count")
+        }
         if result.mismatchCount > 0 { throw ExitCode(3) }
         if t.errors > 0 || (t.stopReason != nil && t.timeouts == 0) { throw ExitCode(4) }
         if t.timeouts > 0 { throw ExitCode(Self.timeoutExitCode) }
-        if saveFailed { throw ExitCode(2) }
+        if saveFailed || missedResets > 0 { throw ExitCode(2) }
     }
 
     /// Saves the integrity map (`--map-file`) and every simulator state file; prints one line per failure and

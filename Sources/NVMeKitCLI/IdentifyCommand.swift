@@ -17,6 +17,11 @@ struct IdentifyCommand: ParsableCommand {
     @Flag(help: "Print JSON with nvme-cli's field names.") var json = false
     @Flag(help: "Print the 4096 bytes as a hexdump.") var raw = false
 
+    func validate() throws {
+        try target.validate()
+        if raw && json { throw Check.unused("--json", "with --raw (the hexdump is printed)") }
+    }
+
     func run() throws {
         let c = try target.openController()
         defer { target.finish(c) }

@@ -21,6 +21,11 @@ struct IrqCommand: ParsableCommand {
     @Argument(help: "PCI address, e.g. 0000:00:04.0.")
     var bdf: String
 
+    func validate() throws {
+        try Check.range("--vectors", vectors, 1...2048, "MSI-X allows up to 2048")
+        try Check.range("--seconds", seconds, 1...3600)
+    }
+
     func run() throws {
         try reportingPlatformErrors {
             let device = try openDevice(address: bdf, backend: access.backend, options: access.options)

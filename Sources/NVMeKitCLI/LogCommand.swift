@@ -20,12 +20,25 @@ struct LogCommand: ParsableCommand {
     @Option(name: .long, help: "Write the raw bytes to this file instead of a hexdump.") var output: String?
 
     func validate() throws {
-        if length <= 0 || length % 4 != 0 { throw ValidationError("--length must be a positive multiple of 4 (NUMD counts dwords)") }
+        try target.validate()
+        try Check.range("--length", length, 4...(16 << 20), "bytes, a multiple of 4: NUMD counts dwords")
+        if length % 4 != 0 { throw Check.outOfRange("--length", length, 4...(16 << 20), "bytes, a multiple of 4: NUMD counts dwords") }
+        if offset % 4 != 0 { throw Check.invalid("--offset", offset, mustBe: "a multiple of 4 (LPO is dword aligned)") }
+        try Check.range("--lsp", lsp.value, 0...127, "LSP is 7 bits")
+        if let output { try Check.writablePath("--output", output) }
+    }
+
+    /// --length against the controller's MDTS (one Get Log Page command moves it all).
+    func validate(against c: Controller) throws {
+        let mdts = c.identifyData.count > 77 ? Int(c.identifyData[77]) : 0
+        guard mdts > 0 && mdts < 32 else { return }
+        try Check.within("--length", length, 4, c.cap.minimumPageSize << mdts, "bytes: MDTS·MPSMIN on \(c.device.address)")
     }
 
     func run() throws {
         let c = try target.openController()
         defer { target.finish(c) }
+        try validate(against: c)
         do {
             let bytes = try c.getLogPage(lid: lid.value, nsid: nsid.value, length: length, offset: offset, rae: rae, lsp: lsp.value)
             if let output {

@@ -19,4 +19,7 @@ struct NVMeKitCommand: ParsableCommand {
             ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
             DecodeCommand.self,
         ])
+
+    /// Every error line starts with the tool's name, as `nvmekit: --qd must be 1…65535; got 0`.
+    static var _errorPrefix: String { "nvmekit: " }
 }

@@ -13,10 +13,24 @@ struct ResetCommand: ParsableCommand {
     @Option(help: "controller, subsystem, flr, hot-reset, power-cycle, shutdown, abrupt-shutdown.") var kind: String = "controller"
     @Option(help: "Reads left outstanding on an IO queue when the reset happens.") var inflight: Int = 0
 
+    /// The IO queue holds 2·--inflight + 2 entries; 2048 is QEMU's and the simulator's CAP.MQES+1.
+    static let maximumInflight = 1023
+
     func validate() throws {
+        try target.validate()
         guard ResetKind(rawValue: kind) != nil else {
-            throw ValidationError("unknown reset kind '\(kind)': use one of \(ResetKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw Check.invalid("--kind", kind, mustBe: "one of \(ResetKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        try Check.range("--inflight", inflight, 0...Self.maximumInflight, "reads on an IO queue of 2·N+2 entries")
+    }
+
+    /// --inflight against the opened controller: the reads need a namespace and an IO queue to sit in.
+    func validate(against c: Controller) throws {
+        guard inflight > 0 else { return }
+        guard let ns = c.namespaces.first, c.ioQueues.first != nil else {
+            throw OptionError("--inflight needs an active namespace and an IO queue; \(c.device.address) has \(c.namespaces.count) namespace(s)")
+        }
+        try Check.within("--inflight", UInt64(inflight), 0, ns.blockCount, "one block per read, namespace \(ns.nsid) size")
     }
 
     func run() throws {
@@ -25,7 +39,8 @@ struct ResetCommand: ParsableCommand {
         o.ioQueueDepth = max(16, inflight * 2 + 2)
         let c = try target.openController(options: o, sequence: .standard)
         defer { target.finish(c) }
-        let k = ResetKind(rawValue: kind)!
+        try validate(against: c)
+        guard let k = ResetKind(rawValue: kind) else { throw Check.invalid("--kind", kind, mustBe: "a reset kind") }
         var locallyCompleted: [Completion] = []
         if inflight > 0, let qp = c.ioQueues.first, let ns = c.namespaces.first {
             let buf = try Buffer(count: ns.blockSize * inflight, from: c.allocator)

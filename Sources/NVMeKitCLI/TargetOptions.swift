@@ -48,12 +48,19 @@ struct TargetOptions: ParsableArguments {
     }
 
     func validate() throws {
+        if let target { try Self.checkTarget("--target", target) }
         if let backend, DeviceBackend(rawValue: backend) == nil {
             throw ValidationError("unknown backend '\(backend)': use --backend vfio, noiommu or uio")
         }
         if let interrupts, InterruptMode(rawValue: interrupts) == nil {
             throw ValidationError("unknown interrupt mode '\(interrupts)': use --interrupts msix, intx or polling")
         }
+    }
+
+    /// A target string: `sim`, `sim:STATEFILE` with a path, or something to be parsed as a PCI address.
+    static func checkTarget(_ option: String, _ t: String) throws {
+        if t.trimmingCharacters(in: .whitespaces).isEmpty { throw Check.invalid(option, t, mustBe: "sim, sim:STATEFILE or a PCI address such as 0000:00:04.0") }
+        if t == "sim:" { throw Check.invalid(option, t, mustBe: "sim or sim:STATEFILE with a file path after the colon") }
     }
 
     /// The interrupt mode for the controller options.

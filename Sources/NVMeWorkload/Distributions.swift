@@ -87,6 +87,9 @@ public enum IOSizeDistribution: Sendable, Hashable, Codable, CustomStringConvert
                 guard kv.count == 2, let weight = Int(kv[1]) else {
                     throw .invalid("IO size entry '\(p)' is not SIZE:WEIGHT (e.g. 4k:70)")
                 }
+                guard (0...maximumWeight).contains(weight) else {
+                    throw .invalid("IO size weight must be 0…\(maximumWeight); got \(weight) in '\(p)'")
+                }
                 w.append(SizeWeight(blocks: try parseBlocks(kv[0], blockSize: blockSize), weight: weight))
             }
             return .weighted(w)
@@ -95,17 +98,24 @@ public enum IOSizeDistribution: Sendable, Hashable, Codable, CustomStringConvert
         return sizes.count == 1 ? .fixed(sizes[0]) : .list(sizes)
     }
 
+    /// The largest weight `parse` accepts, so the weights of a list add up without overflow.
+    public static let maximumWeight = 1_000_000
+
     /// A block count (`8`) or a byte size with a k/m suffix (`4k`, `128K`, `1m`) converted to blocks.
     public static func parseBlocks(_ text: String, blockSize: Int) throws(WorkloadConfigurationError) -> Int {
         let t = text.lowercased()
         var mult = 0
         var digits = t
-        if t.hasSuffix("k") || t.hasSuffix("kb") || t.hasSuffix("kib") { mult = 1024 }
-        else if t.hasSuffix("m") || t.hasSuffix("mb") || t.hasSuffix("mib") { mult = 1 << 20 }
-        if mult != 0 { digits = String(t.prefix(while: { $0.isNumber })) }
+        for (suffix, m) in [("kib", 1024), ("kb", 1024), ("k", 1024), ("mib", 1 << 20), ("mb", 1 << 20), ("m", 1 << 20)]
+        where t.hasSuffix(suffix) {
+            mult = m
+            digits = String(t.dropLast(suffix.count))
+            break
+        }
         guard let n = Int(digits), n > 0 else { throw .invalid("IO size '\(text)' is not a block count or a size like 4k") }
         if mult == 0 { return n }
-        let bytes = n * mult
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: mult)
+        guard !overflow else { throw .invalid("IO size '\(text)' is too large: at most 65536 blocks") }
         guard blockSize > 0, bytes % blockSize == 0 else {
             throw .invalid("IO size \(text) is not a multiple of the \(blockSize)-byte logical block")
         }
@@ -163,9 +173,12 @@ public struct OperationMix: Sendable, Hashable, Codable, CustomStringConvertible
         var w: [WorkloadOperation: Int] = [:]
         for p in text.split(separator: ",") {
             let kv = p.split(separator: ":", maxSplits: 1).map { String($0).trimmingWhitespace() }
-            guard kv.count == 2, let op = WorkloadOperation(rawValue: kv[0]), let n = Int(kv[1]), n >= 0 else {
+            guard kv.count == 2, let op = WorkloadOperation(rawValue: kv[0]), let n = Int(kv[1]) else {
                 let names = WorkloadOperation.allCases.map(\.rawValue).joined(separator: ", ")
                 throw .invalid("op mix entry '\(p)' is not OP:WEIGHT with OP one of \(names) (e.g. read:70,write:30)")
+            }
+            guard (0...IOSizeDistribution.maximumWeight).contains(n) else {
+                throw .invalid("op mix weight must be 0…\(IOSizeDistribution.maximumWeight); got \(n) in '\(p)'")
             }
             w[op, default: 0] += n
         }

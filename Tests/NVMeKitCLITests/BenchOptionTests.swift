@@ -12,7 +12,7 @@ struct BenchOptionTests {
     @Test("--cq-depth below --qd + 1 is refused with the allowed range")
     func cqDepthBelowQueueDepthIsRefused() throws {
         let m = try #require(message(["--target", "sim", "--qd", "32", "--cq-depth", "16"], IOCommand.self))
-        #expect(m.contains("--cq-depth must be within 33...65536"), "\(m)")
+        #expect(m.contains("--cq-depth must be 33…65536"), "\(m)")
         #expect(message(["--target", "sim", "--qd", "32", "--cq-depth", "33"], IOCommand.self) == nil)
     }
 

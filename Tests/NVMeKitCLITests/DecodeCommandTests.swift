@@ -49,7 +49,10 @@ struct DecodeCommandTests {
         #expect(failure(["zz"])?.hasPrefix("'z' is not a hex digit") == true)
         #expect(failure([])?.hasPrefix("no input") == true)
         #expect(failure([String(repeating: "00", count: 4096)])?.hasSuffix("pass --kind") == true)
-        #expect(failure(["--file", "/nonexistent/x.bin"])?.hasPrefix("cannot read /nonexistent/x.bin") == true)
+        #expect(failure(["--file", "/nonexistent/x.bin"])?.hasPrefix("--file '/nonexistent/x.bin' does not exist") == true)
+        #expect(failure(["--file", "/dev/zero"]) == "--file '/dev/zero' is not a regular file")
+        #expect(failure(["\u{FF10}\u{FF10}"])?.hasPrefix("'\u{FF10}' is not a hex digit") == true)
+        #expect(failure(["--kind", "error-log", String(repeating: "00", count: 257 * 64)])?.hasPrefix("the Error Information log has at most 256 entries") == true)
         for e in [failure([sqe63]), failure(["zz"]), failure([])] { #expect(e?.contains("\n") == false) }
     }
 

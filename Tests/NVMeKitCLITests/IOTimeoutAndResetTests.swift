@@ -69,13 +69,21 @@ struct IOTimeoutAndResetTests {
 
     @Test("--timeout outside 0.001...86400 seconds is refused with the range, before any IO", arguments: ["0", "-1", "1e300", "nan"])
     func aTimeoutOutOfRangeIsRefused(_ value: String) throws {
-        let cmd = try Self.command(["--timeout=\(value)", "--io-count", "10"])
+        // Refused while parsing, so no controller is opened and no command sent.
+        do {
+            _ = try Self.command(["--timeout=\(value)", "--io-count", "10"])
+            Issue.record("--timeout=\(value) was accepted")
+        } catch {
+            #expect(IOCommand.message(for: error).contains("--timeout must be 0.001…86400"), "\(error)")
+        }
+    }
+
+    @Test("a --reset-at the run never reaches is reported and fails the run")
+    func aResetAfterTheEndOfTheRunIsAnError() throws {
+        let cmd = try Self.command(["--io-count", "50", "--reset-at", "30"])
         let c = try cmd.open("sim")
         defer { c.close() }
-        let sim = try #require(c.device as? SimulatedController)
-        let before = sim.statistics.commands
         #expect(Self.status { try cmd.run(on: [c]) } == 2)
-        #expect(sim.statistics.commands == before, "no command was sent")
     }
 
     /// Runs a command on its own thread, so that a run that never ends fails the test instead of hanging it.
