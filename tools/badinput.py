@@ -532,7 +532,7 @@ def build_cases(quick=False):
     add("io", ["io"] + SIM + ["--io-count", "4611686018427387904", "--time", "0.02", "--no-progress"], True)
     for v in ["0", "-1", "4611686018427387905", "18446744073709551615", "18446744073709551616", "nan", ""]:
         add("io", ["io"] + SIM + [f"--io-count={v}", "--no-progress"], False)
-    add("io", ["io"] + SIM + ["--io-count", "10", "--reset-at", "0.01", "--no-progress"], False)
+    add("io", ["io"] + SIM + ["--io-count", "10", "--reset-at", "60", "--no-progress"], False)
     add("io", base + ["--sim-null", "--no-verify", "--json"], True)
     add("io", base + ["--wrr", "--qprio", "0", "--keep-going", "--shadow-doorbells"], True)
     add("io", base + ["--report", "{tmp}/r.html", "--json-file", "{tmp}/r.json"], True)
