@@ -155,7 +155,8 @@ struct FuzzCommand: ParsableCommand {
             FileHandle.standardError.write(Data("nvmekit fuzz: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        defer { target.device.close() }
+        defer { runner.controller.close() }   // quiesces the controller, then closes the device
+        runner.shouldStop = { Interruption.shared.isInterrupted }
 
         if let replay {
             try runReplay(replay, runner)

@@ -19,4 +19,18 @@ struct NVMeKitCommand: ParsableCommand {
             ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
             DecodeCommand.self,
         ])
+
+    /// Installs the SIGINT/SIGTERM handling before anything else runs (see `Interruption`): an interrupted command
+    /// returns through its normal path, closing its controllers, and `nvmekit` then exits 130.
+    static func main() {
+        Interruption.shared.install()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            Interruption.shared.exitIfInterrupted()
+            exit(withError: error)
+        }
+        Interruption.shared.exitIfInterrupted()
+    }
 }
