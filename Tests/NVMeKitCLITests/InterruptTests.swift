@@ -32,10 +32,13 @@ struct InterruptTests {
         let started = Mutex(false)
         let h = err.fileHandleForReading
         let deadline = Date().addingTimeInterval(60)
+        var seen = ""
         while Date() < deadline && p.isRunning {
             let chunk = h.availableData
             if chunk.isEmpty { break }
-            if String(decoding: chunk, as: UTF8.self).contains("IOPS") { started.withLock { $0 = true }; break }
+            seen += String(decoding: chunk, as: UTF8.self)
+            // The second line: the workers have been submitting for a second.
+            if seen.components(separatedBy: " IOPS").count > 2 { started.withLock { $0 = true }; break }
         }
         #expect(started.withLock { $0 }, "nvmekit io printed no progress line")
         return (p, err)
