@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import NVMeFuzz
 import NVMeWorkload
 import Testing
 #if canImport(Glibc)
@@ -65,5 +66,32 @@ struct InterruptTests {
         #expect(m.nsid == 1)
         let results = try #require(FileManager.default.contents(atPath: json), "no JSON results at \(json)")
         #expect(String(decoding: results, as: UTF8.self).contains("\"ios\""))
+    }
+
+    @Test("nvmekit fuzz stops after the current case on SIGINT, writes its summary and exits 130")
+    func fuzzStopsAndWritesItsSummary() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("nvmekit-int-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let summary = dir + "/summary.json"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: nvmekitBinary)
+        p.arguments = ["fuzz", "--target", "sim", "--time", "60", "--out", dir + "/findings", "--summary-file", summary]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        // The progress line (standard error, once a second) says cases are running.
+        let first = err.fileHandleForReading.availableData
+        #expect(!first.isEmpty, "nvmekit fuzz ended without a progress line")
+        kill(p.processIdentifier, SIGINT)
+        let exited = waitForExit(p, until: Date().addingTimeInterval(20))
+        if !exited { p.terminate() }
+        #expect(exited, "nvmekit fuzz still running 20 s after SIGINT (it was asked to run 60 s)")
+        guard exited else { return }
+        #expect(p.terminationReason == .exit && p.terminationStatus == 130, "status \(p.terminationStatus)")
+        let data = try #require(FileManager.default.contents(atPath: summary), "no summary at \(summary)")
+        let s = try JSONDecoder().decode(FuzzSummary.self, from: data)
+        #expect(s.cases > 0)
     }
 }
