@@ -94,7 +94,12 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
         dma = HugepageDMAAllocator(mapper: try PagemapMapper(), pageSize: options.dmaPageSize,
                                    numaNode: (try? bus.function(a))?.numaNode, files: files)
         supportedResets = files.exists(bus.path(a, "reset")) ? [.flr] : []
+        Self.opens.withLock { $0[a.description, default: 0] += 1 }
     }
+
+    /// UIODevices open in this process, by function: uio_pci_generic lets a function be opened more than once, and
+    /// Bus Master Enable is cleared only when the last of them closes.
+    static let opens = Mutex<[String: Int]>([:])
 
     deinit { close() }
 
@@ -104,8 +109,9 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
         try config?.enableMemoryAndBusMaster()
     }
 
-    /// Releases the function: disarms INTx and joins the forwarder thread, clears Bus Master Enable (UIO has no
-    /// IOMMU: nothing else stops the device from writing to memory that is about to be reused), revokes the DMA
+    /// Releases the function: disarms INTx and joins the forwarder thread, clears Bus Master Enable when no other
+    /// UIODevice of this process has the function open (UIO has no IOMMU: nothing else stops the device from
+    /// writing to memory that is about to be reused), revokes the DMA
     /// memory (`DMARegion.isRevoked`), drops the BAR mapping (later register accesses read all ones and write
     /// nowhere) and closes every descriptor. Idempotent.
     public func close() {
@@ -113,7 +119,12 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
         if already { return }
         try? interrupts.disable()
         forwarder.close()
-        _ = try? config?.disableBusMaster()
+        let last = Self.opens.withLock { o -> Bool in
+            let n = (o[address] ?? 1) - 1
+            o[address] = n > 0 ? n : nil
+            return n <= 0
+        }
+        if last { _ = try? config?.disableBusMaster() }
         (dma as? HugepageDMAAllocator)?.revoke(reason: "uio device \(address) was closed")
         bar.revoke()
     }
