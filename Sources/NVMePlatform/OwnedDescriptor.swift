@@ -96,3 +96,25 @@ extension ConfigSpace {
         return before
     }
 }
+
+extension NVMeDevice {
+    /// What a device's `close()` does where no IOMMU stops DMA: CC.EN = 0 and a wait for CSTS.RDY = 0 (bounded by
+    /// CAP.TO) unless already disabled, then PCI COMMAND.BME = 0. In this order: a controller left enabled behind a
+    /// cleared BME still owns queues whose DMA failed (on QEMU 7.2 the next open of the function then saw a stray
+    /// INTx), while a disabled one has dropped them. `Controller.close()` has disabled it already; a device closed
+    /// by hand has not.
+    func disableControllerAndBusMaster() {
+        let bar = bar0
+        let cap = bar.cap
+        if cap.rawValue != .max {
+            var cc = bar.cc
+            if cc.en {
+                cc.en = false
+                bar.setCC(cc)
+            }
+            let deadline = Deadline.after(max(cap.timeout, .milliseconds(500)))
+            while bar.csts.rdy && !bar.csts.isAllOnes && !deadline.hasPassed { sched_yield() }
+        }
+        _ = try? config?.disableBusMaster()
+    }
+}

@@ -109,9 +109,10 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
         try config?.enableMemoryAndBusMaster()
     }
 
-    /// Releases the function: disarms INTx and joins the forwarder thread, clears Bus Master Enable when no other
-    /// UIODevice of this process has the function open (UIO has no IOMMU: nothing else stops the device from
-    /// writing to memory that is about to be reused), revokes the DMA
+    /// Releases the function: disarms INTx and joins the forwarder thread; when no other UIODevice of this process
+    /// has the function open, disables the controller (CC.EN = 0, CSTS.RDY = 0 within CAP.TO) and clears Bus Master
+    /// Enable (UIO has no IOMMU: nothing else stops the device from writing to memory that is about to be reused);
+    /// revokes the DMA
     /// memory (`DMARegion.isRevoked`), drops the BAR mapping (later register accesses read all ones and write
     /// nowhere) and closes every descriptor. Idempotent.
     public func close() {
@@ -124,7 +125,7 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
             o[address] = n > 0 ? n : nil
             return n <= 0
         }
-        if last { _ = try? config?.disableBusMaster() }
+        if last { disableControllerAndBusMaster() }
         (dma as? HugepageDMAAllocator)?.revoke(reason: "uio device \(address) was closed")
         bar.revoke()
     }

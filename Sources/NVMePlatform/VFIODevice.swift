@@ -367,8 +367,9 @@ public final class VFIODevice: NVMeDevice, @unchecked Sendable {
         try config?.enableMemoryAndBusMaster()
     }
 
-    /// Releases the function: disarms interrupts, clears Bus Master Enable in no-IOMMU mode (nothing else stops the
-    /// device from writing to memory that is about to be reused), revokes every DMA mapping (`DMARegion.isRevoked`;
+    /// Releases the function: disarms interrupts, in no-IOMMU mode disables the controller (CC.EN = 0, CSTS.RDY = 0
+    /// within CAP.TO) and clears Bus Master Enable (nothing else stops the device from writing to memory that is
+    /// about to be reused), revokes every DMA mapping (`DMARegion.isRevoked`;
     /// type1 IOMMU mappings are removed although `Buffer`s may still be alive), drops the BAR mappings (later
     /// register accesses read all ones and write nowhere), and closes the device, group and container descriptors,
     /// so the same function can be opened again at once, in this process or another. Idempotent.
@@ -376,7 +377,7 @@ public final class VFIODevice: NVMeDevice, @unchecked Sendable {
         let already = closed.withLock { c in defer { c = true }; return c }
         if already { return }
         try? interrupts.disable()
-        if noIOMMU { _ = try? config?.disableBusMaster() }
+        if noIOMMU { disableControllerAndBusMaster() }
         (dma as? HugepageDMAAllocator)?.revoke(reason: "\(backend) device \(address) was closed")
         bar.revoke()
         deviceFD.close()
