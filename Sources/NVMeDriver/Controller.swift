@@ -82,6 +82,9 @@ public final class Controller: @unchecked Sendable {
     public internal(set) var stepLog: [(name: String, nanoseconds: UInt64)] = []
 
     let adminLock = Mutex(())
+    let closedState = Mutex(false)
+    /// How long `close()` waits for outstanding commands before failing them locally.
+    public var closeTimeout: Duration = .seconds(2)
 
     public init(device: any NVMeDevice, options: ControllerOptions = .init(), logger: Logger? = nil) {
         self.device = device
@@ -535,12 +538,52 @@ public final class Controller: @unchecked Sendable {
         CommandLog.merged(([adminQueue].compactMap { $0 } + ioQueues).map(\.log))
     }
 
-    /// Normal shutdown notification, then releases the queues and the device.
+    /// Quiesces the controller and releases the device, leaving the function safe to hand back:
+    ///
+    /// 1. every queue stops accepting submissions (`submit` throws `queueUnavailable`);
+    /// 2. outstanding commands get up to `closeTimeout` to complete (polled here; Asynchronous Event Requests,
+    ///    which complete only when an event happens, are not waited for);
+    /// 3. normal shutdown notification (CC.SHN = 01b, wait for CSTS.SHST = 10b within CAP.TO), then CC.EN = 0 and
+    ///    a wait for CSTS.RDY = 0 within CAP.TO, so the controller fetches and writes nothing more;
+    /// 4. interrupts are disarmed and the device is closed: on UIO and VFIO no-IOMMU PCI COMMAND.BME is cleared
+    ///    (nothing else stops the function from DMAing into memory that is about to be reused), DMA mappings are
+    ///    revoked even where `Buffer`s are still alive (`DMARegion.isRevoked`), the BAR mapping is dropped and every
+    ///    descriptor — VFIO device, group and container included — is closed, so the same function opens again
+    ///    at once;
+    /// 5. commands still outstanding complete locally with `CompletionOrigin.abortedByReset`.
+    ///
+    /// Call it after the threads driving IO queues have stopped (as for `reset`). A second call does nothing.
     public func close() {
-        if isPresent { try? shutdown(abrupt: false) }
-        for qp in ioQueues { qp.failAll(.abortedByReset); qp.state = .unavailable }
-        adminQueue?.failAll(.abortedByReset)
+        let already = closedState.withLock { c in defer { c = true }; return c }
+        if already { return }
+        let queues = [adminQueue].compactMap { $0 } + ioQueues
+        for qp in queues { qp.state = .unavailable }
+        drainOutstanding(queues, until: .after(closeTimeout))
+        if isPresent {
+            if registers.cc.en && registers.csts.rdy { try? shutdown(abrupt: false) }
+            do { try disable() } catch { logger.warning("close: \(error)") }
+        }
         try? interrupts.disable()
         device.close()
+        failEverything(.abortedByReset)
+        for qp in queues where qp.state != .removed { qp.state = .unavailable }
+    }
+
+    /// Whether `close()` has run.
+    public var isClosed: Bool { closedState.withLock { $0 } }
+
+    /// Polls `queues` until only Asynchronous Event Requests are outstanding, the device is gone, or `deadline`.
+    func drainOutstanding(_ queues: [QueuePair], until deadline: Deadline) {
+        func waiting() -> Bool {
+            queues.contains { qp in
+                qp.outstanding - (qp === adminQueue ? asyncEvents.outstanding : 0) > 0
+            }
+        }
+        while waiting() && isPresent && !deadline.hasPassed {
+            for qp in queues {
+                if qp === adminQueue { adminLock.withLock { _ in _ = qp.poll() } } else { _ = qp.poll() }
+            }
+            Thread_yield()
+        }
     }
 }

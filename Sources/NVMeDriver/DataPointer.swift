@@ -12,9 +12,19 @@ public struct PRPDescriptor: Sendable {
 }
 
 public enum DataPointer {
+    /// A buffer whose device was closed has no bus address any more: pointing a command at it would let a device
+    /// DMA to an address that now means something else.
+    static func checkNotRevoked(_ buffer: Buffer) throws {
+        if let reason = buffer.region.revocationReason {
+            throw PlatformError.unsupported("this Buffer's DMA memory is no longer mapped for any device (\(reason)): "
+                + "allocate a new Buffer from the open controller")
+        }
+    }
+
     /// PRP1/PRP2 (and list pages, allocated from `allocator`) for `buffer` with memory page size `pageSize`.
     public static func prp(for buffer: Buffer, pageSize: Int, allocator: any DMAAllocator) throws -> PRPDescriptor {
-        try prp(runs: buffer.busRuns, pageSize: pageSize, allocator: allocator)
+        try checkNotRevoked(buffer)
+        return try prp(runs: buffer.busRuns, pageSize: pageSize, allocator: allocator)
     }
 
     /// The same from bus runs (address, length).
@@ -68,6 +78,7 @@ public enum DataPointer {
     /// Points `sqe` at `buffer` with SGL data block descriptors (PSDT = 01b): one descriptor when the buffer is
     /// bus-contiguous, else a Last Segment descriptor pointing at a list of data blocks. SGLs are for I/O commands.
     public static func attachSGL(_ buffer: Buffer, to sqe: inout SQE, allocator: any DMAAllocator) throws -> [DMARegion] {
+        try checkNotRevoked(buffer)
         let runs = buffer.busRuns
         // An SGL Data Block descriptor's length is 32 bits.
         if let r = runs.first(where: { $0.length > Int(UInt32.max) }) {

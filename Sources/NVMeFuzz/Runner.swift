@@ -66,6 +66,9 @@ public final class FuzzRunner {
     /// Called before every case runs, with the summary so far: a heartbeat for a supervisor outside the guest, which
     /// knows from the last one which case was running when the device or its host died.
     public var caseStarting: ((FuzzCase, FuzzSummary) -> Void)?
+    /// Asked before every case: true ends the run there (after the final health check), as the limits do — the
+    /// CLI's SIGINT/SIGTERM handling sets it.
+    public var shouldStop: (() -> Bool)?
 
     // Arena layout, in pages: canary | data | canary | list | canary | identify | LBA canary buffer
     let arena: DMARegion
@@ -169,6 +172,7 @@ public final class FuzzRunner {
         var n = 0
         var lastCase: FuzzCase?
         while options.cases.map({ n < $0 }) ?? true {
+            if shouldStop?() == true { break }
             let c = generator.generate(index: index)
             if options.avoidLabels.contains(where: { c.label.contains($0) }) {
                 summary.avoided += 1

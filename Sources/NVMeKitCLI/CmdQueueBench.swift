@@ -185,7 +185,7 @@ struct QueueBenchCommand: ParsableCommand {
         var out: [Measurement] = []
         print("raw post/ring/reap/ringHead on \(address) (\(ios) reads of 4 KiB, polled):")
         for random in [false, true] {
-            for batch in [1, 32] {
+            for batch in [1, 32] where !Interruption.shared.isInterrupted {   // SIGINT: stop between measurements
                 let limit = ns.blockCount - UInt64(blocks)
                 Self.raw(qp, buf, 1000, batch: batch, nlb: UInt32(blocks - 1), lbaLimit: limit, inFlight: batch, random: random)
                 let db0 = qp.sq.mmioDoorbellWrites + qp.cq.mmioDoorbellWrites
@@ -227,6 +227,10 @@ struct QueueBenchCommand: ParsableCommand {
             throw ValidationError("--only \(only ?? "") matches no measurement; choose one of: "
                                   + plan.map { "\($0.0)/\($0.1.rawValue)/\($0.2)" }.joined(separator: ", "))
         }
-        try write(try chosen.map { try measure($0.0, mode: $0.1, batch: $0.2, $0.3) })
+        var done: [Measurement] = []
+        for m in chosen where !Interruption.shared.isInterrupted {   // SIGINT: stop between measurements
+            done.append(try measure(m.0, mode: m.1, batch: m.2, m.3))
+        }
+        try write(done)
     }
 }

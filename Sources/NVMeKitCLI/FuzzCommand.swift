@@ -191,7 +191,11 @@ struct FuzzCommand: ParsableCommand {
             FileHandle.standardError.write(Data("nvmekit fuzz: \(error)\n".utf8))
             throw ExitCode.failure
         }
-        defer { TargetOptions.close(target.device) }
+        defer {
+            runner.controller.close()   // quiesces the controller, then closes the device
+            if let failure = TargetOptions.saveState(of: target.device) { printError(failure); Self.exit(withError: ExitCode(2)) }
+        }
+        runner.shouldStop = { Interruption.shared.isInterrupted }
 
         if let replay {
             try runReplay(replay, runner)

@@ -242,6 +242,7 @@ struct IOCommand: ParsableCommand {
         }
         let workload = Workload(jobs: jobs)
         workload.threads = threads
+        Interruption.shared.onStop { workload.requestStop() }   // SIGINT/SIGTERM: stop, save the map, close, exit 130
         for t in resetAt {
             for ci in controllers.indices {
                 workload.resets.append(ScheduledReset(after: .nanoseconds(Int64(t * 1e9)), kind: ResetKind(rawValue: resetKind)!, controller: ci))

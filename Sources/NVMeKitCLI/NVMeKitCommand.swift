@@ -22,4 +22,18 @@ struct NVMeKitCommand: ParsableCommand {
 
     /// Every error line starts with the tool's name, as `nvmekit: --qd must be 1…65535; got 0`.
     static var _errorPrefix: String { "nvmekit: " }
+
+    /// Installs the SIGINT/SIGTERM handling before anything else runs (see `Interruption`): an interrupted command
+    /// returns through its normal path, closing its controllers, and `nvmekit` then exits 130.
+    static func main() {
+        Interruption.shared.install()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            Interruption.shared.exitIfInterrupted()
+            exit(withError: error)
+        }
+        Interruption.shared.exitIfInterrupted()
+    }
 }

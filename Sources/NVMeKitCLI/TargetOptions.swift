@@ -82,8 +82,10 @@ struct TargetOptions: ParsableArguments {
         }
         let unsafe = allowUnsafe || ProcessInfo.processInfo.environment["NVMEKIT_GUEST"] == "1"
         let kind: InterruptKind = interruptMode == .intx ? .intx : .msix
-        return try NVMePlatform.openDevice(address: resolvedTarget, backend: be,
-                                           options: DeviceOptions(allowUnsafe: unsafe, interrupts: kind, bindIfNeeded: bind))
+        let device = try NVMePlatform.openDevice(address: resolvedTarget, backend: be,
+                                                 options: DeviceOptions(allowUnsafe: unsafe, interrupts: kind, bindIfNeeded: bind))
+        Interruption.shared.protect(device)
+        return device
     }
 
     /// Opens the device and runs `sequence` (the admin-only init by default).

@@ -1,4 +1,5 @@
 import CNVMeShim
+import Synchronization
 
 /// Pinned memory the device can reach, with the bus address (IOVA for VFIO type1, physical for no-IOMMU/UIO,
 /// a simulated address for the simulator) of every byte. The region is released when the last reference goes:
@@ -22,15 +23,31 @@ public final class DMARegion: @unchecked Sendable {
     /// Host virtual address of byte 0. Exposed for the driver's hot path and the simulator; prefer the accessors.
     public let unsafeBaseAddress: UnsafeMutableRawPointer
     private let release: @Sendable () -> Void
+    private let revocation: DMARevocation?
 
-    public init(base: UnsafeMutableRawPointer, length: Int, segments: [Segment],
+    public convenience init(base: UnsafeMutableRawPointer, length: Int, segments: [Segment],
+                            release: @escaping @Sendable () -> Void) {
+        self.init(base: base, length: length, segments: segments, revocation: nil, release: release)
+    }
+
+    /// A region whose device mapping ends when `revocation` is revoked (the device was closed).
+    public init(base: UnsafeMutableRawPointer, length: Int, segments: [Segment], revocation: DMARevocation?,
                 release: @escaping @Sendable () -> Void) {
         precondition(!segments.isEmpty, "a DMA region needs at least one bus segment")
         self.unsafeBaseAddress = base
         self.length = length
         self.segments = segments
+        self.revocation = revocation
         self.release = release
     }
+
+    /// Set once the device this memory was mapped for has been closed: the memory stays mapped in this process
+    /// (reading and writing it is safe) but no device can reach it any more, and its bus addresses mean nothing.
+    /// Building a command on it throws.
+    public var isRevoked: Bool { revocation?.isRevoked ?? false }
+
+    /// Why the region can no longer be used for DMA (nil while it can).
+    public var revocationReason: String? { revocation?.reason }
 
     deinit { release() }
 
@@ -96,4 +113,14 @@ public final class DMARegion: @unchecked Sendable {
     public func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeMutableRawBufferPointer(start: unsafeBaseAddress, count: length))
     }
+}
+
+/// Shared by every region of one allocator: revoked when the device is closed.
+public final class DMARevocation: Sendable {
+    private let state = Mutex<String?>(nil)
+    public init() {}
+    public var isRevoked: Bool { state.withLock { $0 != nil } }
+    public var reason: String? { state.withLock { $0 } }
+    /// Marks every region revoked; the first reason stays.
+    public func revoke(reason: String) { state.withLock { if $0 == nil { $0 = reason } } }
 }

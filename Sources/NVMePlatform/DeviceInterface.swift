@@ -113,7 +113,9 @@ public protocol NVMeDevice: AnyObject, Sendable {
     var supportedResets: Set<FunctionResetKind> { get }
     /// Performs a function reset; BAR mappings and DMA mappings survive, bus mastering is restored.
     func reset(_ kind: FunctionResetKind) throws
-    /// Releases the device (unmaps, closes fds). Further use is a programming error.
+    /// Releases the device: disarms interrupts, stops DMA where no IOMMU does (Bus Master Enable cleared on uio and
+    /// no-IOMMU), revokes DMA memory (`DMARegion.isRevoked`), detaches the BAR mapping and closes every descriptor.
+    /// Idempotent. Later register accesses read all ones and write nowhere; later DMA allocations throw.
     func close()
 }
 

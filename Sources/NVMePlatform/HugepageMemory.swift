@@ -85,13 +85,15 @@ public final class HugepageDMAAllocator: DMAAllocator, @unchecked Sendable {
         var space: IOVAAllocator       // offsets inside the arena
     }
     private struct Live: Sendable { var arena: Int; var offset: UInt64; var length: Int; var bus: UInt64 }
-    private struct State { var arenas: [Arena] = []; var live: [Int: Live] = [:]; var serial = 0 }
+    private struct State { var arenas: [Arena] = []; var live: [Int: Live] = [:]; var serial = 0; var unmapped = false }
 
     public let pageSize: PageSize
     public let numaNode: Int?
     public let mapper: any DMAMapper
     private let files: any SystemFiles
     private let state = Mutex(State())
+    /// Revoked by `revoke(reason:)`; every region this allocator handed out shares it.
+    public let revocation = DMARevocation()
 
     public init(mapper: any DMAMapper, pageSize: PageSize = .huge2M, numaNode: Int? = nil,
                 files: any SystemFiles = HostFiles()) {
@@ -99,11 +101,26 @@ public final class HugepageDMAAllocator: DMAAllocator, @unchecked Sendable {
     }
 
     deinit {
-        let arenas = state.withLock { $0.arenas }
+        let (arenas, unmapped) = state.withLock { ($0.arenas, $0.unmapped) }
         for a in arenas {
-            mapper.unmap(hostAddress: a.base, length: a.length, segments: a.segments)
+            if !unmapped { mapper.unmap(hostAddress: a.base, length: a.length, segments: a.segments) }
             _ = nvmekit_munmap(nvmekit_pointer(a.reservation), a.reservationLength)
         }
+    }
+
+    /// Ends every device mapping now, although regions may still be alive: the IOMMU mappings go (VFIO type1), the
+    /// regions are marked revoked (`DMARegion.isRevoked`, building a command on one throws) and `allocate` throws.
+    /// The memory itself stays mapped in the process until the last region and the allocator are gone, so a
+    /// `Buffer` kept past its device's `close()` reads and writes harmlessly. Called by the device's `close()`,
+    /// after the function can no longer DMA. Idempotent.
+    public func revoke(reason: String) {
+        revocation.revoke(reason: reason)
+        let arenas: [Arena] = state.withLock { s in
+            if s.unmapped { return [] }
+            s.unmapped = true
+            return s.arenas
+        }
+        for a in arenas { mapper.unmap(hostAddress: a.base, length: a.length, segments: a.segments) }
     }
 
     private func hugepageCounts() -> (free: Int, total: Int) {
@@ -159,6 +176,9 @@ public final class HugepageDMAAllocator: DMAAllocator, @unchecked Sendable {
         // IOVAAllocator never hands out offset 0 (a guard against zero bus addresses); arenas use offsets from 0x1000,
         // so ask for the size plus nothing extra but let the carve start at the first page.
         let (serial, arenaIndex, offset, arena): (Int, Int, UInt64, Arena) = try state.withLock { s in
+            if s.unmapped {
+                throw PlatformError.unsupported("no DMA memory after the device was closed (\(revocation.reason ?? "closed")): open it again")
+            }
             for i in s.arenas.indices {
                 if let o = s.arenas[i].space.allocate(length: size, alignment: align) {
                     s.serial += 1
@@ -181,7 +201,8 @@ public final class HugepageDMAAllocator: DMAAllocator, @unchecked Sendable {
             segs.append(.init(offset: lo - start, busAddress: seg.busAddress + UInt64(lo - seg.offset), length: hi - lo))
         }
         state.withLock { $0.live[serial] = Live(arena: arenaIndex, offset: offset, length: length, bus: segs[0].busAddress) }
-        let region = DMARegion(base: nvmekit_pointer(arena.base + UInt(offset))!, length: length, segments: segs) { [self] in
+        let region = DMARegion(base: nvmekit_pointer(arena.base + UInt(offset))!, length: length, segments: segs,
+                               revocation: revocation) { [self] in
             state.withLock { s in
                 s.live[serial] = nil
                 s.arenas[arenaIndex].space.release(offset)

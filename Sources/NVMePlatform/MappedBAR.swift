@@ -1,4 +1,5 @@
 import CNVMeShim
+import Synchronization
 import SystemPackage
 
 /// A BAR mapped into this process: 32-bit volatile accesses through the C shim (the base is kept as an integer,
@@ -8,15 +9,34 @@ final class MappedBAR: RegisterSpace, @unchecked Sendable {
     struct Area { var offset: Int; var length: Int; var base: UInt }
     let length: Int
     private let areas: [Area]
-    private let fd: Int32
+    private let fd: OwnedDescriptor?
     private let fdOffset: UInt64
+    private let revoked = Atomic<Bool>(false)
 
-    /// `areas` are mapped parts; `fd`/`fdOffset` serve everything else (fd -1: nothing else is accessible).
-    init(length: Int, areas: [Area], fd: Int32, fdOffset: UInt64) {
+    /// `areas` are mapped parts; `fd`/`fdOffset` serve everything else (nil: nothing else is accessible).
+    init(length: Int, areas: [Area], fd: OwnedDescriptor?, fdOffset: UInt64) {
         self.length = length; self.areas = areas; self.fd = fd; self.fdOffset = fdOffset
     }
 
     deinit { for a in areas { _ = nvmekit_munmap(nvmekit_pointer(a.base), a.length) } }
+
+    /// Detaches the BAR from the device without unmapping the addresses: each mapped area is replaced in place by
+    /// anonymous memory filled with ones, so a register access after the device was closed — from a thread that
+    /// still holds the `Controller` — reads FFFFFFFFh (as from a removed device) and its writes reach nothing,
+    /// instead of faulting. The mapping no longer holds the device file, so closing the descriptors releases the
+    /// function. Idempotent.
+    func revoke() {
+        guard !revoked.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        for a in areas {
+            var err: Int32 = 0
+            if nvmekit_mmap_anonymous_at(nvmekit_pointer(a.base), a.length, 0, 0, &err) != nil {
+                for o in stride(from: 0, to: a.length, by: 4) { nvmekit_bar_write32(a.base, o, 0xFFFF_FFFF) }
+            }
+            // When the replacement fails the device mapping stays: a late access must never fault.
+        }
+    }
+
+    var isRevoked: Bool { revoked.load(ordering: .acquiring) }
 
     @inline(__always) private func area(_ offset: Int) -> Area? {
         for a in areas where offset >= a.offset && offset + 4 <= a.offset + a.length { return a }
@@ -26,14 +46,14 @@ final class MappedBAR: RegisterSpace, @unchecked Sendable {
     func read32(at offset: Int) -> UInt32 {
         if let a = area(offset) { return nvmekit_bar_read32(a.base, offset - a.offset) }
         var v: UInt32 = 0xFFFF_FFFF
-        if fd >= 0 { _ = nvmekit_pread(fd, &v, 4, fdOffset + UInt64(offset)) }
+        _ = try? fd?.withDescriptor { d in nvmekit_pread(d, &v, 4, fdOffset + UInt64(offset)) }
         return v
     }
 
     func write32(_ value: UInt32, at offset: Int) {
         if let a = area(offset) { nvmekit_bar_write32(a.base, offset - a.offset, value); return }
         var v = value
-        if fd >= 0 { _ = nvmekit_pwrite(fd, &v, 4, fdOffset + UInt64(offset)) }
+        _ = try? fd?.withDescriptor { d in nvmekit_pwrite(d, &v, 4, fdOffset + UInt64(offset)) }
     }
 
     func read64(at offset: Int) -> UInt64 {

@@ -18,11 +18,11 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
     /// `/dev/uioN`.
     public let uioPath: String
 
-    private let uioFD: Int32
     private let bus: PCIBus
     private let pci: PCIAddress
     private let closed = Mutex(false)
     private let forwarder: UIOForwarder
+    private let bar: MappedBAR
 
     init(address a: PCIAddress, options: DeviceOptions, bus: PCIBus) throws {
         address = a.description
@@ -51,20 +51,20 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
             throw PlatformError.unsupported("cannot read BAR0 size of \(address) from \(bus.path(a, "resource"))")
         }
         let size = Int(fields[1] - fields[0] + 1)
-        let rfd = nvmekit_open(resource, 2)
-        guard rfd >= 0 else { throw PlatformError.system(what: "opening \(resource)", errno: Errno(rawValue: -rfd)) }
+        // The mapping keeps what it needs of the file: the descriptor closes when its owner goes, here.
+        let resourceFD = try OwnedDescriptor.check(nvmekit_open(resource, 2), "opening \(resource)", name: resource)
         var err: Int32 = 0
-        let p = nvmekit_mmap_device(rfd, size, 0, &err)
-        _ = nvmekit_close(rfd)
-        guard let p else { throw PlatformError.system(what: "mapping \(resource)", errno: Errno(rawValue: err)) }
-        let bar = MappedBAR(length: size, areas: [.init(offset: 0, length: size, base: nvmekit_address(p))], fd: -1, fdOffset: 0)
+        guard let p = nvmekit_mmap_device(resourceFD.unsafeRawValue, size, 0, &err) else {
+            throw PlatformError.system(what: "mapping \(resource)", errno: Errno(rawValue: err))
+        }
+        resourceFD.close()
+        let bar = MappedBAR(length: size, areas: [.init(offset: 0, length: size, base: nvmekit_address(p))], fd: nil, fdOffset: 0)
+        self.bar = bar
         bar0 = bar
         try bar.checkPresent(address: address)
 
-        let ufd = nvmekit_open(uioPath, 2)
-        guard ufd >= 0 else { throw PlatformError.system(what: "opening \(uioPath)", errno: Errno(rawValue: -ufd)) }
-        uioFD = ufd
-        let forwarder = UIOForwarder(uioFD: ufd)
+        let uioFD = try OwnedDescriptor.check(nvmekit_open(uioPath, 2), "opening \(uioPath)", name: uioPath)
+        let forwarder = UIOForwarder(uioFD: uioFD)
         self.forwarder = forwarder
         // uio_pci_generic masks INTx in its handler by setting PCI COMMAND.INTx_DISABLE (bit 10) and offers no
         // irqcontrol (writing /dev/uioN fails with ENOSYS): user space unmasks by clearing the bit in config space.
@@ -94,7 +94,12 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
         dma = HugepageDMAAllocator(mapper: try PagemapMapper(), pageSize: options.dmaPageSize,
                                    numaNode: (try? bus.function(a))?.numaNode, files: files)
         supportedResets = files.exists(bus.path(a, "reset")) ? [.flr] : []
+        Self.opens.withLock { $0[a.description, default: 0] += 1 }
     }
+
+    /// UIODevices open in this process, by function: uio_pci_generic lets a function be opened more than once, and
+    /// Bus Master Enable is cleared only when the last of them closes.
+    static let opens = Mutex<[String: Int]>([:])
 
     deinit { close() }
 
@@ -104,30 +109,46 @@ public final class UIODevice: NVMeDevice, @unchecked Sendable {
         try config?.enableMemoryAndBusMaster()
     }
 
+    /// Releases the function: disarms INTx and joins the forwarder thread; when no other UIODevice of this process
+    /// has the function open, disables the controller (CC.EN = 0, CSTS.RDY = 0 within CAP.TO) and clears Bus Master
+    /// Enable (UIO has no IOMMU: nothing else stops the device from writing to memory that is about to be reused);
+    /// revokes the DMA
+    /// memory (`DMARegion.isRevoked`), drops the BAR mapping (later register accesses read all ones and write
+    /// nowhere) and closes every descriptor. Idempotent.
     public func close() {
         let already = closed.withLock { c in defer { c = true }; return c }
         if already { return }
         try? interrupts.disable()
-        forwarder.stop()
-        _ = nvmekit_close(uioFD)
+        forwarder.close()
+        let last = Self.opens.withLock { o -> Bool in
+            let n = (o[address] ?? 1) - 1
+            o[address] = n > 0 ? n : nil
+            return n <= 0
+        }
+        if last { disableControllerAndBusMaster() }
+        (dma as? HugepageDMAAllocator)?.revoke(reason: "uio device \(address) was closed")
+        bar.revoke()
     }
 }
 
 /// Forwards UIO interrupts to an eventfd: a thread blocks on /dev/uioN and for every change of its counter signals the
 /// vector's eventfd. uio_pci_generic masks INTx in its handler; the source's acknowledge hook unmasks it.
+/// Owns /dev/uioN: `stop()` joins the thread, so `close()` never closes the descriptor under it.
 final class UIOForwarder: @unchecked Sendable {
-    private let uioFD: Int32
-    private let running = Mutex<StreamHandle?>(nil)
-    init(uioFD: Int32) { self.uioFD = uioFD }
+    private let uioFD: OwnedDescriptor
+    private let running = Mutex<(handle: StreamHandle, thread: JoinableThread)?>(nil)
+    init(uioFD: OwnedDescriptor) { self.uioFD = uioFD }
+
+    deinit { close() }
 
     func start(eventFD: Int32) {
         stop()
+        guard uioFD.isOpen else { return }
         let stopFD = nvmekit_eventfd_create(1)
         guard stopFD >= 0 else { return }
         let handle = StreamHandle(stopFD: stopFD)
-        running.withLock { $0 = handle }
-        let ufd = uioFD
-        PlatformThread.detach {
+        let ufd = uioFD.unsafeRawValue   // valid until stop() has joined the thread
+        let thread = JoinableThread {
             while true {
                 let r = nvmekit_poll_readable_or_stop(ufd, handle.stopFD, -1)
                 if r != 1 { return }
@@ -137,10 +158,20 @@ final class UIOForwarder: @unchecked Sendable {
                 }
             }
         }
+        guard let thread else { return }
+        running.withLock { $0 = (handle, thread) }
     }
 
+    /// Stops the thread and waits until it has returned.
     func stop() {
-        let h = running.withLock { h in defer { h = nil }; return h }
-        h?.stop()
+        guard let r = running.withLock({ r in defer { r = nil }; return r }) else { return }
+        r.handle.stop()
+        r.thread.join()
+    }
+
+    /// Stops the thread, then closes /dev/uioN (idempotent).
+    func close() {
+        stop()
+        uioFD.close()
     }
 }

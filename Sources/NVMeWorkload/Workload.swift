@@ -83,6 +83,14 @@ public final class Workload: @unchecked Sendable {
     public var threads: Int?
 
     public init(jobs: [Job]) { self.jobs = jobs }
+
+    /// Set by `requestStop()`; read by `run`'s coordinator loop.
+    private let stopRequested = Atomic<Bool>(false)
+
+    /// Asks every worker to stop submitting; each waits for its outstanding commands, then `run` returns the
+    /// results so far (integrity maps included). Callable from any thread (a signal handler's thread), before or
+    /// during `run`.
+    public func requestStop() { stopRequested.store(true, ordering: .releasing) }
     public convenience init(controller: Controller, configuration: IOWorkerConfiguration) {
         self.init(jobs: [Job(controller: controller, configuration: configuration)])
     }
@@ -212,6 +220,7 @@ public final class Workload: @unchecked Sendable {
         let expected = jobs.map { j -> UInt64? in j.configuration.duration.map { UInt64($0.components.seconds) * 1_000_000_000 + UInt64($0.components.attoseconds / 1_000_000_000) } }
         let longest = expected.compactMap { $0 }.max()
         while !controls.allSatisfy(\.isFinished) {
+            if stopRequested.load(ordering: .acquiring) { for m in controls { m.requestStop() } }
             let now = MonotonicClock.nanoseconds()
             if let r = pending.first, now - start >= nanoseconds(r.after) {
                 pending.removeFirst()
