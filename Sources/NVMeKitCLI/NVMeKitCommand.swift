@@ -18,5 +18,6 @@ struct NVMeKitCommand: ParsableCommand {
             FuzzCommand.self,
             ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
             DecodeCommand.self,
+            PCIGroupCommand.self,
         ])
 }

@@ -174,6 +174,9 @@ struct ControllerState {
     var readyAt: UInt64 = 0
     /// Registers read all ones (surprise removal).
     var disappeared = false
+    /// The PCI function is in D3hot: memory space is not decoded (reads all ones, writes dropped) and the controller
+    /// does not master the bus (PCIe Base 6.0 §5.3.1.4.1: only configuration and message requests are accepted).
+    var inD3hot = false
 
     // Queues, indexed by queue id.
     var sqs: [SimSubmissionQueue?]
@@ -240,7 +243,7 @@ struct ControllerState {
 
     var doorbellStride: Int { 4 << Int(cap.dstrd) }
     var pageSize: Int { cc.pageSize }
-    var isReady: Bool { csts.rdy && !csts.cfs && !disappeared }
+    var isReady: Bool { csts.rdy && !csts.cfs && !disappeared && !inD3hot }
     /// Maximum data transfer in bytes, nil for no limit.
     var maxTransferBytes: Int? {
         configuration.mdts == 0 ? nil : cap.minimumPageSize << Int(configuration.mdts)
@@ -292,7 +295,7 @@ struct ControllerState {
     // MARK: Registers
 
     mutating func readRegister(_ offset: Int) -> UInt32 {
-        if disappeared { return 0xFFFF_FFFF }
+        if disappeared || inD3hot { return 0xFFFF_FFFF }
         switch offset {
         case 0x00: return UInt32(truncatingIfNeeded: cap.rawValue)
         case 0x04: return UInt32(truncatingIfNeeded: cap.rawValue >> 32)
@@ -313,7 +316,7 @@ struct ControllerState {
     }
 
     mutating func writeRegister(_ value: UInt32, at offset: Int) {
-        if disappeared { return }
+        if disappeared || inD3hot { return }
         statistics.registerWrites += 1
         if offset >= ControllerRegister.doorbellBase {
             doorbellWrite(value, at: offset)

@@ -105,6 +105,10 @@ public struct SimulatorConfiguration: Sendable, Hashable {
     /// Identify Controller CMIC: bit 1 set for a controller in a multi-controller NVM subsystem (QEMU with
     /// `-device nvme-subsys`, as tools/vm's topology has).
     public var cmic: UInt8
+    /// PMCSR NoSoftReset of the simulated function's PCI Power Management capability. QEMU 7.2 sets it (the function
+    /// keeps its state through D3hot); false models a device that returns from D3hot to D0uninitialized, reset
+    /// (PCI PM 1.2 §5.4.1).
+    public var pciNoSoftReset: Bool = true
 
     public init(cap: ControllerCapabilities = SimulatorConfiguration.qemuCAP,
                 version: Version = Version(mjr: 1, mnr: 4),

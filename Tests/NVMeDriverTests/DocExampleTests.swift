@@ -1,0 +1,66 @@
+import Foundation
+import NVMePlatform
+import NVMeSimulator
+import NVMeSpec
+import Testing
+@testable import NVMeDriver
+
+/// The Swift examples of docs/*.md feature pages, run here. Each example sits between `// docs/NAME.md begin` and
+/// `// docs/NAME.md end` in this file, and a test checks that the page's first Swift block is those lines, so the
+/// page cannot drift from code that runs.
+enum DocExample {
+    static let thisFile = #filePath
+    static var repo: String { URL(fileURLWithPath: thisFile).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path }
+
+    static func trimmed(_ lines: [Substring]) -> [String] {
+        lines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// The first ```swift block of `docs/<page>`, trimmed lines.
+    static func block(_ page: String) throws -> [String] {
+        let text = try String(contentsOfFile: repo + "/docs/" + page, encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.hasPrefix("```swift") }),
+              let end = lines[(start + 1)...].firstIndex(where: { $0.hasPrefix("```") }) else { return [] }
+        return trimmed(Array(lines[(start + 1)..<end]))
+    }
+
+    /// The lines between the markers in this file.
+    static func marked(_ page: String) throws -> [String] {
+        let lines = try String(contentsOfFile: thisFile, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let start = lines.firstIndex(where: { $0.contains("// docs/\(page) begin") }),
+              let end = lines.firstIndex(where: { $0.contains("// docs/\(page) end") }), start < end else { return [] }
+        return trimmed(Array(lines[(start + 1)..<end]))
+    }
+}
+
+@Suite("Examples of the docs feature pages run on the simulator")
+struct DocExampleTests {
+    @Test("docs/pci-power-management.md: its Swift block is the code this test runs", arguments: ["pci-power-management.md"])
+    func pageShowsTheCodeThatRuns(page: String) throws {
+        let block = try DocExample.block(page)
+        #expect(!block.isEmpty, "no ```swift block in docs/\(page)")
+        #expect(block == (try DocExample.marked(page)))
+    }
+
+    @Test("docs/pci-power-management.md example: D0 -> D3hot -> D0, both NoSoftReset settings", arguments: [true, false])
+    func pciPowerManagementExample(noSoftReset: Bool) throws {
+        var config = SimulatorConfiguration()
+        config.pciNoSoftReset = noSoftReset
+        let device: any NVMeDevice = try SimulatedController(configuration: config)
+        // docs/pci-power-management.md begin
+        let c = try Controller.open(device)             // vfio, uio or the simulator
+        defer { c.close() }
+        let report = try c.cyclePowerState()            // D0 -> D3hot -> D0 through PMCSR
+        print(report.before.summary)                    // PMC 0x0003 (v3 = PM 1.2 ...) PMCSR 0x0008 (D0, NoSoftReset+ ...)
+        if report.reinitialized {                       // NoSoftReset = 0: the controller came back reset
+            print("restored \(report.restored.joined(separator: ", ")); \(report.commandsAborted) commands aborted")
+        }
+        let id = IdentifyController(bytes: try c.identify(cns: 1))   // the controller answers again either way
+        print("model \(id?.mn ?? "?")")
+        // docs/pci-power-management.md end
+        #expect(report.reinitialized == !noSoftReset)
+        #expect(report.after.state == .d0 && c.registers.csts.rdy)
+    }
+}
