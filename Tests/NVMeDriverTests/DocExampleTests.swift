@@ -37,7 +37,8 @@ enum DocExample {
 
 @Suite("Examples of the docs feature pages run on the simulator")
 struct DocExampleTests {
-    @Test("docs/pci-power-management.md: its Swift block is the code this test runs", arguments: ["pci-power-management.md"])
+    @Test("docs feature pages: the first Swift block is the code this file runs",
+          arguments: ["pci-power-management.md", "pci-config.md"])
     func pageShowsTheCodeThatRuns(page: String) throws {
         let block = try DocExample.block(page)
         #expect(!block.isEmpty, "no ```swift block in docs/\(page)")
@@ -62,5 +63,22 @@ struct DocExampleTests {
         // docs/pci-power-management.md end
         #expect(report.reinitialized == !noSoftReset)
         #expect(report.after.state == .d0 && c.registers.csts.rdy)
+    }
+
+    @Test("docs/pci-config.md example: the capability report of the simulated function")
+    func pciConfigExample() throws {
+        let device: any NVMeDevice = try SimulatedController()
+        defer { device.close() }
+        // docs/pci-config.md begin
+        if let config = device.config {                            // vfio, uio and the simulator have one
+            let report = PCIConfigReport(config: try config.readAll())
+            print(report.lines.joined(separator: "\n"))
+            let link = try config.capabilities().pciExpress          // the same fields as numbers
+            print("link \(PCIExpressCapability.speedName(link?.currentLinkSpeed ?? 0)) x\(link?.currentLinkWidth ?? 0)")
+        }
+        // docs/pci-config.md end
+        let report = PCIConfigReport(config: try #require(device.config).readAll())
+        #expect(report.sections.count == 3 && report.problems.isEmpty)
+        #expect(report.lines.contains { $0.contains("Device/Port Type=PCI Express Endpoint") })
     }
 }
