@@ -114,6 +114,7 @@ enum Status {
     static let namespaceNotReady = generic(0x82, dnr: false)
     static let formatInProgress = generic(0x84)
 
+    static let commandSizeLimitExceeded = specific(0x83)   // NVM Command Set specific (Copy)
     static let invalidCompletionQueue = specific(0x00)
     static let invalidQueueIdentifier = specific(0x01)
     static let invalidQueueSize = specific(0x02)

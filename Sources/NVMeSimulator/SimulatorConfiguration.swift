@@ -56,6 +56,12 @@ public struct NamespaceConfiguration: Sendable, Codable, Hashable {
         .init(dataSize: 4096, metadataSize: 16), .init(dataSize: 4096, metadataSize: 64),
     ]
 
+    /// Copy limits of Identify Namespace (NVM Command Set 1.0 §4.1.5.1), QEMU 7.2's nvme-ns defaults: Maximum Single
+    /// Source Range Length (blocks), Maximum Copy Length (blocks), Maximum Source Range Count (0's based).
+    public var mssrl: UInt16 = 128
+    public var mcl: UInt32 = 128
+    public var msrc: UInt8 = 127
+
     public init(nsid: UInt32 = 1, blockCount: UInt64 = 262_144, formatIndex: Int = 0,
                 lbaFormats: [LBAFormat] = NamespaceConfiguration.qemuLBAFormats, extendedMetadata: Bool = false,
                 zoned: ZoneConfiguration? = nil, attached: Bool = true) {

@@ -58,7 +58,7 @@ struct PowerManagementSimulatorTests {
         var bufs: [Buffer] = []
         for i in 0..<3 {
             let b = try Buffer(count: 512, from: c.allocator)
-            var sqe = DriverCommand.read(nsid: 1, slba: UInt64(i), blocks: 1)
+            var sqe = SQE.read(nsid: 1, slba: UInt64(i), nlb: 0)
             let keep = try DataPointer.attach(b, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
             try qp(c).submit(sqe, data: keep) { got.items.append($0) }
             bufs.append(b)
