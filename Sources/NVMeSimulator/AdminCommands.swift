@@ -531,7 +531,7 @@ extension ControllerState {
 
     func smartLog() -> [UInt8] {
         var w = ByteWriter(count: 512)
-        w.u8(smart.criticalWarning, at: 0)
+        w.u8(smart.criticalWarning | injectedCriticalWarning, at: 0)
         w.u16(smartTemperature, at: 1)
         w.u8(100, at: 3)                           // available spare
         w.u8(10, at: 4)                            // available spare threshold

@@ -178,6 +178,9 @@ struct ControllerState {
     /// The PCI function is in D3hot: memory space is not decoded (reads all ones, writes dropped) and the controller
     /// does not master the bus (PCIe Base 6.0 §5.3.1.4.1: only configuration and message requests are accepted).
     var inD3hot = false
+    /// SMART Critical Warning bits set from outside (`SimulatedController.setCriticalWarning`), as QEMU's
+    /// `smart_critical_warning` property; reported in the SMART / Health log together with the computed ones.
+    var injectedCriticalWarning: UInt8 = 0
 
     // Queues, indexed by queue id.
     var sqs: [SimSubmissionQueue?]

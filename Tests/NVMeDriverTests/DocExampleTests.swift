@@ -38,7 +38,7 @@ enum DocExample {
 @Suite("Examples of the docs feature pages run on the simulator")
 struct DocExampleTests {
     @Test("docs feature pages: the first Swift block is the code this file runs",
-          arguments: ["pci-power-management.md", "pci-config.md", "copy.md"])
+          arguments: ["pci-power-management.md", "pci-config.md", "copy.md", "smart-critical-warning.md"])
     func pageShowsTheCodeThatRuns(page: String) throws {
         let block = try DocExample.block(page)
         #expect(!block.isEmpty, "no ```swift block in docs/\(page)")
@@ -105,5 +105,27 @@ struct DocExampleTests {
         // docs/copy.md end
         let expected = Array(source[0..<(4 * 512)]) + Array(source[(20 * 512)..<(28 * 512)])
         #expect(sim.readBlocks(nsid: 1, lba: 1000, count: 12) == expected)
+    }
+
+    @Test("docs/smart-critical-warning.md example: the injected warning arrives as an event and in the log")
+    func criticalWarningExample() throws {
+        let sim = try SimulatedController()
+        var seen: [AsyncEvent] = []
+        var warning: UInt8 = 0
+        // docs/smart-critical-warning.md begin
+        let c = try Controller.open(sim)
+        defer { c.close() }
+        try c.enableSMARTCriticalWarningEvents()             // Feature 0Bh bits 7:0: every Critical Warning bit
+        try sim.setCriticalWarning(0x04)                     // on QEMU: qom-set smart_critical_warning 4 over QMP
+        for event in c.waitForAsyncEvents(until: .after(.seconds(10))) {
+            print(event)                                     // smart / NVM subsystem reliability (log page 02h)
+            seen.append(event)
+        }
+        let log = try c.smartHealthLog()                     // RAE = 0: SMART events are reported again
+        print("critical warning 0x\(String(log.criticalWarning, radix: 16)), reliability degraded: \(log.reliabilityDegraded)")
+        warning = log.criticalWarning
+        // docs/smart-critical-warning.md end
+        #expect(seen.map(\.dw0) == [0x0002_0001])
+        #expect(warning == 0x04)
     }
 }
