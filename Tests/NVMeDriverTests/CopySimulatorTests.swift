@@ -10,7 +10,7 @@ func runCopy(_ c: Controller, _ qp: QueuePair, nsid: UInt32 = 1, sdlba: UInt64, 
              desfmt: UInt8 = 0) throws -> Completion {
     let data = CopySourceRangeFormat0.buffer(ranges)
     let buf = try Buffer(count: max(4096, (data.count + 4095) / 4096 * 4096), from: c.allocator)
-    buf.write(data)
+    buf.region.copyBytes(from: data, to: buf.offset)
     var sqe = SQE.copy(nsid: nsid, sdlba: sdlba, nr: UInt8(ranges.count - 1), desfmt: desfmt)
     let keep = try DataPointer.attach(buf, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
     return qp.execute(sqe, data: keep)
@@ -45,12 +45,13 @@ struct CopySimulatorTests {
         defer { c.close() }
         let qp = c.ioQueues[0]
         let src = try Buffer(count: 64 * 512, from: c.allocator)
-        src.fill(.lbaStamped(firstLBA: 0, lbaSize: 512, token: 19))
+        let pattern = (0..<(64 * 512)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 / 512) }   // each block differs
+        src.region.copyBytes(from: pattern, to: src.offset)
         #expect(try write(c, qp, src, slba: 0).isSuccess)
         let ranges = [r(0, 4), r(20, 8), r(40, 4)]
         let done = try runCopy(c, qp, sdlba: 1000, ranges: ranges)
         #expect(done.isSuccess, "\(done.status)")
-        let expected = ranges.flatMap { src.bytes(at: Int($0.slba) * 512, count: $0.blockCount * 512) }
+        let expected = ranges.flatMap { pattern[(Int($0.slba) * 512)..<((Int($0.slba) + $0.blockCount) * 512)] }
         let back = try Buffer(count: 16 * 512, from: c.allocator)
         #expect(try read(c, qp, back, slba: 1000).isSuccess)
         #expect(back.compare(to: expected) == nil)
@@ -71,7 +72,7 @@ struct CopySimulatorTests {
         defer { c.close() }
         let qp = c.ioQueues[0]
         let src = try Buffer(count: 32 * 512, from: c.allocator)
-        src.fill(.random(seed: 5))
+        src.region.copyBytes(from: (0..<(32 * 512)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }, to: src.offset)
         #expect(try write(c, qp, src, slba: 0).isSuccess)
         let done = try runCopy(c, qp, sdlba: sdlba, ranges: ranges.map { r(UInt64($0.0), $0.1) }, desfmt: desfmt)
         #expect(Int(done.status.sct) == sct && Int(done.status.sc) == sc && done.status.dnr, "\(why): \(done.status)")

@@ -96,7 +96,7 @@ struct DocExampleTests {
         let ranges = [CopySourceRangeFormat0(slba: 0, nlb: 3), CopySourceRangeFormat0(slba: 20, nlb: 7)]   // 4 + 8 blocks
         if let (command, list) = SQE.copy(nsid: 1, sdlba: 1000, ranges: ranges) {     // NR = 1 (0's based)
             let buffer = try Buffer(count: 4096, from: c.allocator)
-            buffer.write(list)                                                      // 32-byte Format 0h entries
+            buffer.region.copyBytes(from: list, to: buffer.offset)                  // 32-byte Format 0h entries
             var sqe = command
             let keep = try DataPointer.attach(buffer, to: &sqe, pageSize: c.pageSize, allocator: c.allocator)
             let done = c.ioQueues[0].execute(sqe, data: keep)

@@ -74,7 +74,7 @@ struct PowerManagementSimulatorTests {
 
     func readBack(_ c: Controller) throws -> Bool {
         let out = try Buffer(count: 4096, from: c.allocator)
-        out.fill(.lbaStamped(firstLBA: 8, lbaSize: 512, token: 12))
+        out.region.copyBytes(from: (0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 12) }, to: out.offset)
         #expect(try write(c, c.ioQueues[0], out, slba: 8).isSuccess)
         let back = try Buffer(count: 4096, from: c.allocator)
         #expect(try read(c, c.ioQueues[0], back, slba: 8).isSuccess)
