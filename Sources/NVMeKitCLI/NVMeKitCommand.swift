@@ -18,6 +18,7 @@ struct NVMeKitCommand: ParsableCommand {
             FuzzCommand.self,
             ListCommand.self, BindCommand.self, UnbindCommand.self, RegsCommand.self, IrqCommand.self,
             DecodeCommand.self,
+            PCIGroupCommand.self,
         ])
 
     /// Every error line starts with the tool's name, as `nvmekit: --qd must be 1…65535; got 0`.

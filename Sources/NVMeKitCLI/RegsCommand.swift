@@ -62,6 +62,8 @@ struct RegsCommand: ParsableCommand {
     @OptionGroup var access: DeviceAccessOptions
     @Flag(help: "Print JSON instead of text.")
     var json = false
+    @Flag(help: "Also decode the PCI function: PCI Express (device/link), MSI-X, Power Management and AER capabilities.")
+    var pci = false
     @Argument(help: "PCI address, e.g. 0000:00:04.0.")
     var bdf: String
 
@@ -86,6 +88,7 @@ struct RegsCommand: ParsableCommand {
                 print("0x\(String(repeating: "0", count: max(0, 3 - off.count)) + off) \(name) 0x\(padded)  \(fields.joined(separator: " "))")
             }
         }
+        if pci { out += try pciOutput(device) }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

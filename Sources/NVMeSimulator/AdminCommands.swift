@@ -390,7 +390,8 @@ extension ControllerState {
         w.u8(0x66, at: 512)                        // SQES: 64 bytes
         w.u8(0x44, at: 513)                        // CQES: 16 bytes
         w.u32(Self.maxNamespaces, at: 516)         // NN
-        w.u16(0x009F, at: 520)                     // ONCS: compare, write uncorrectable, DSM, write zeroes, select, verify
+        w.u16(0x019F, at: 520)                     // ONCS: compare, write uncorrectable, DSM, write zeroes, select, verify, copy
+        w.u16(0x0001, at: 534)                     // OCFS: Copy Descriptor Format 0h
         w.u8(0x07, at: 525)                        // VWC: present, flush with NSID FFFFFFFFh supported
         w.u32(0x0001_0001, at: 536)                // SGLS: SGLs without alignment, bit bucket
         w.asciiZ("nqn.2026-11.dev.nvmekit:sim:\(configuration.serialNumber)", at: 768, width: 256)
@@ -413,6 +414,9 @@ extension ControllerState {
         w.u8(0x03, at: 27)                         // MC: extended LBA and separate buffer
         w.u8(0x09, at: 33)                         // DLFEAT: deallocated blocks read zero, write zeroes can dealloc
         w.u128(ns.blockCount * UInt64(ns.blockSize), at: 48)  // NVMCAP
+        w.u16(ns.config.mssrl, at: 74)             // MSSRL
+        w.u32(ns.config.mcl, at: 76)               // MCL
+        w.u8(ns.config.msrc, at: 80)               // MSRC (0's based)
         for (i, b) in namespaceGUID(ns.nsid).enumerated() { w.u8(b, at: 104 + i) }   // NGUID
         for (i, f) in ns.config.lbaFormats.prefix(64).enumerated() {
             w.u32(UInt32(f.metadataSize & 0xFFFF) | UInt32(f.lbads) << 16, at: 128 + 4 * i)
@@ -527,7 +531,7 @@ extension ControllerState {
 
     func smartLog() -> [UInt8] {
         var w = ByteWriter(count: 512)
-        w.u8(smart.criticalWarning, at: 0)
+        w.u8(smart.criticalWarning | injectedCriticalWarning, at: 0)
         w.u16(smartTemperature, at: 1)
         w.u8(100, at: 3)                           // available spare
         w.u8(10, at: 4)                            // available spare threshold

@@ -114,6 +114,7 @@ enum Status {
     static let namespaceNotReady = generic(0x82, dnr: false)
     static let formatInProgress = generic(0x84)
 
+    static let commandSizeLimitExceeded = specific(0x83)   // NVM Command Set specific (Copy)
     static let invalidCompletionQueue = specific(0x00)
     static let invalidQueueIdentifier = specific(0x01)
     static let invalidQueueSize = specific(0x02)
@@ -174,6 +175,12 @@ struct ControllerState {
     var readyAt: UInt64 = 0
     /// Registers read all ones (surprise removal).
     var disappeared = false
+    /// The PCI function is in D3hot: memory space is not decoded (reads all ones, writes dropped) and the controller
+    /// does not master the bus (PCIe Base 6.0 §5.3.1.4.1: only configuration and message requests are accepted).
+    var inD3hot = false
+    /// SMART Critical Warning bits set from outside (`SimulatedController.setCriticalWarning`), as QEMU's
+    /// `smart_critical_warning` property; reported in the SMART / Health log together with the computed ones.
+    var injectedCriticalWarning: UInt8 = 0
 
     // Queues, indexed by queue id.
     var sqs: [SimSubmissionQueue?]
@@ -240,7 +247,7 @@ struct ControllerState {
 
     var doorbellStride: Int { 4 << Int(cap.dstrd) }
     var pageSize: Int { cc.pageSize }
-    var isReady: Bool { csts.rdy && !csts.cfs && !disappeared }
+    var isReady: Bool { csts.rdy && !csts.cfs && !disappeared && !inD3hot }
     /// Maximum data transfer in bytes, nil for no limit.
     var maxTransferBytes: Int? {
         configuration.mdts == 0 ? nil : cap.minimumPageSize << Int(configuration.mdts)
@@ -292,7 +299,7 @@ struct ControllerState {
     // MARK: Registers
 
     mutating func readRegister(_ offset: Int) -> UInt32 {
-        if disappeared { return 0xFFFF_FFFF }
+        if disappeared || inD3hot { return 0xFFFF_FFFF }
         switch offset {
         case 0x00: return UInt32(truncatingIfNeeded: cap.rawValue)
         case 0x04: return UInt32(truncatingIfNeeded: cap.rawValue >> 32)
@@ -313,7 +320,7 @@ struct ControllerState {
     }
 
     mutating func writeRegister(_ value: UInt32, at offset: Int) {
-        if disappeared { return }
+        if disappeared || inD3hot { return }
         statistics.registerWrites += 1
         if offset >= ControllerRegister.doorbellBase {
             doorbellWrite(value, at: offset)

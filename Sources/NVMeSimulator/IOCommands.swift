@@ -24,6 +24,7 @@ extension ControllerState {
         case 0x08: return writeZeroes(ns, sqe)
         case 0x09: return datasetManagement(ns, sqe)
         case 0x0C: return verify(ns, sqe)
+        case 0x19: return copy(ns, sqe)
         case 0x79 where ns.isZoned: return zoneManagementSend(ns, sqe)
         case 0x7A where ns.isZoned: return zoneManagementReceive(ns, sqe)
         case 0x7D where ns.isZoned: return zoneAppend(ns, sqe)

@@ -26,6 +26,7 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
     /// Fingerprint of the state as loaded from or last written to `stateFile` (nil: the file does not exist yet).
     private let savedFingerprint: Mutex<UInt64?>
     private var registerSpace: SimulatedRegisterSpace!
+    private var configSpace: SimulatedConfigSpace!
     private let modeState: Mutex<(mode: ExecutionMode, poller: SimulatorThread?, clock: SimulatorThread?)>
     private let running = Atomic<Bool>(true)
     private let pollerSleeping = Atomic<Bool>(false)
@@ -70,6 +71,7 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
         guard fd >= 0 else { throw PlatformError.system(what: "eventfd for the simulator's poller", errno: .init(rawValue: -fd)) }
         pollerWake = fd
         registerSpace = SimulatedRegisterSpace(controller: self, length: ControllerState.barLength(configuration))
+        configSpace = SimulatedConfigSpace(controller: self)
         if configuration.executionMode == .background { startPoller() }
     }
 
@@ -85,7 +87,7 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
     public var bar0: any RegisterSpace { registerSpace }
     public var dma: any DMAAllocator { memory }
     public var interrupts: any InterruptSource { simulatedInterrupts }
-    public var config: (any ConfigSpace)? { nil }
+    public var config: (any ConfigSpace)? { configSpace }
     public var supportedResets: Set<FunctionResetKind> { [.flr, .hotReset, .powerCycle] }
 
     /// FLR and hot reset return every register to its reset value (a controller reset with CC = 0); a power cycle

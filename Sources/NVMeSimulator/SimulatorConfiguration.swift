@@ -56,6 +56,12 @@ public struct NamespaceConfiguration: Sendable, Codable, Hashable {
         .init(dataSize: 4096, metadataSize: 16), .init(dataSize: 4096, metadataSize: 64),
     ]
 
+    /// Copy limits of Identify Namespace (NVM Command Set 1.0 §4.1.5.1), QEMU 7.2's nvme-ns defaults: Maximum Single
+    /// Source Range Length (blocks), Maximum Copy Length (blocks), Maximum Source Range Count (0's based).
+    public var mssrl: UInt16 = 128
+    public var mcl: UInt32 = 128
+    public var msrc: UInt8 = 127
+
     public init(nsid: UInt32 = 1, blockCount: UInt64 = 262_144, formatIndex: Int = 0,
                 lbaFormats: [LBAFormat] = NamespaceConfiguration.qemuLBAFormats, extendedMetadata: Bool = false,
                 zoned: ZoneConfiguration? = nil, attached: Bool = true) {
@@ -105,6 +111,10 @@ public struct SimulatorConfiguration: Sendable, Hashable {
     /// Identify Controller CMIC: bit 1 set for a controller in a multi-controller NVM subsystem (QEMU with
     /// `-device nvme-subsys`, as tools/vm's topology has).
     public var cmic: UInt8
+    /// PMCSR NoSoftReset of the simulated function's PCI Power Management capability. QEMU 7.2 sets it (the function
+    /// keeps its state through D3hot); false models a device that returns from D3hot to D0uninitialized, reset
+    /// (PCI PM 1.2 §5.4.1).
+    public var pciNoSoftReset: Bool = true
 
     public init(cap: ControllerCapabilities = SimulatorConfiguration.qemuCAP,
                 version: Version = Version(mjr: 1, mnr: 4),
