@@ -48,3 +48,31 @@ public struct Finding: Hashable, Sendable, Codable {
         return "\(oracle.rawValue)/\(q)/\(o)/\(expected.prefix(40))"
     }
 }
+
+/// What an oracle needs besides the outcome.
+struct OracleContext {
+    /// How long a command that must complete may take (`FuzzOptions.deadline`).
+    var deadline: Duration
+}
+
+/// The oracles that judge a case from its outcome alone, in the order their findings are reported. Each lives in
+/// `Sources/NVMeFuzz/Oracles/` as a pure function of the outcome: a new oracle gets a case in `OracleKind`, a file
+/// there, and a line here. The runner filters the findings (`FuzzOptions.oracles`, `FuzzCase.exempt`) and decides
+/// on recovery; oracles never touch the device.
+enum Oracles {
+    static func judge(_ o: CaseOutcome, _ context: OracleContext) -> [Finding] {
+        var found: [Finding] = []
+        for c in o.completions {
+            found += CompletionEntryOracle.judge(c, caseIndex: o.caseIndex)
+            found += StatusOracle.judge(c, caseIndex: o.caseIndex)
+        }
+        for u in o.unanswered {
+            found += PhaseOracle.judge(u, caseIndex: o.caseIndex)
+            found += DeadlineOracle.judge(u, caseIndex: o.caseIndex, context)
+        }
+        found += ControllerStateOracle.judge(o)
+        found += HostMemoryCanaryOracle.judge(o)
+        found += DMAFaultOracle.judge(o)
+        return found
+    }
+}
