@@ -138,15 +138,30 @@ struct CmdCommand: ParsableCommand {
     }
 
     func run() throws {
-        var sqe = try buildSQE()
+        let sqe = try buildSQE()
         let qid = try queueID()
         if dryRun {
             print(Self.show(sqe, qid: qid))
             print("dry run: nothing sent (PRPs are filled in when a --data-len buffer is allocated)")
             return
         }
-        let c = try target.openController(sequence: qid == 0 ? .adminOnly : .standard)
-        defer { target.finish(c) }
+        try target.withController(sequence: qid == 0 ? .adminOnly : .standard) { try send(sqe, qid: qid, on: $0) }
+    }
+
+    /// The command on an open controller (`--dry-run` prints it and sends nothing).
+    func run(on c: Controller) throws {
+        let sqe = try buildSQE()
+        let qid = try queueID()
+        if dryRun {
+            print(Self.show(sqe, qid: qid))
+            print("dry run: nothing sent (PRPs are filled in when a --data-len buffer is allocated)")
+            return
+        }
+        try send(sqe, qid: qid, on: c)
+    }
+
+    private func send(_ built: SQE, qid: UInt16, on c: Controller) throws {
+        var sqe = built
         let qp: QueuePair
         if qid == 0 { qp = c.adminQueue! } else if let q = c.ioQueues.first(where: { $0.qid == qid }) { qp = q } else {
             printError("queue \(qid) does not exist: the default init creates IO queue 1 (use --queue io)"); throw ExitCode(1)

@@ -175,6 +175,16 @@ struct QueueBenchCommand: ParsableCommand {
         try adminOnly.remove("createIOQueues")
         let c = try t.openController(options: o, sequence: adminOnly)
         defer { c.close() }
+        try run(on: c, address: address)
+    }
+
+    /// The raw loop on an open controller whose admin queue is up and whose IO queues are not yet created (they
+    /// are created here with the controller's `ioQueueDepth`, which `run()` sets to `--depth`).
+    func run(on c: Controller) throws {
+        try run(on: c, address: device ?? c.device.address)
+    }
+
+    private func run(on c: Controller, address: String) throws {
         try Self.checkDepth(depth, c)
         try c.createIOQueues()
         guard let ns = c.namespaces.first(where: { $0.nsid == 1 }) else { throw ValidationError("namespace 1 is not active on \(address)") }

@@ -25,6 +25,16 @@ struct CmdlogCommand: ParsableCommand {
         guard let entries = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
             printError("the command log \(path) is not valid JSON: delete it and run a command again"); throw ExitCode(1)
         }
+        try show(entries)
+    }
+
+    /// The open controller's own command log (what this session has sent so far).
+    func run(on c: Controller) throws {
+        let entries = (try? JSONSerialization.jsonObject(with: Data(CommandLog.json(c.commandLog).utf8))) as? [[String: Any]] ?? []
+        try show(entries)
+    }
+
+    private func show(_ entries: [[String: Any]]) throws {
         let shown = last.map { Array(entries.suffix($0)) } ?? entries
         if json {
             let out = try JSONSerialization.data(withJSONObject: shown, options: [.prettyPrinted, .sortedKeys])

@@ -20,9 +20,18 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
+        try walk { try $0.run() }
+    }
+
+    /// The walk-through on a controller that is open but not yet initialized (the walk enables it step by step).
+    func run(on c: Controller) throws {
+        try walk { try $0.run(on: c) }
+    }
+
+    private func walk(_ body: (inout Walkthrough) throws -> Void) throws {
         var walk = Walkthrough(target: target, blocks: blocks)
         do {
-            try walk.run()
+            try body(&walk)
             if walk.mismatch { printError("demo: the data read back differs from what was written"); throw ExitCode(3) }
         } catch let e as ControllerError {
             printError("demo stopped: \(e)"); throw ExitCode(2)
@@ -79,17 +88,23 @@ struct Walkthrough {
 
     mutating func run() throws {
         let device = try target.openDevice()
-        if device.backend == "sim" {
-            print("NOTE: no QEMU guest here — this walk-through runs on NVMeKit's simulated controller (in-process, same driver code).")
-        } else {
-            print("Device \(device.address) through the \(device.backend) backend.")
-        }
         var options = ControllerOptions()
-        options.interrupts = device.backend == "uio" ? .intx : target.interruptMode
+        options.interrupts = DeviceBackend(rawValue: device.backend) == .uio ? .intx : target.interruptMode
         options.ioQueueCount = 1
         options.asyncEventRequests = 0
         let c = Controller(device: device, options: options)
         defer { target.finish(c) }
+        try run(on: c)
+    }
+
+    /// The walk on `c`, from its registers to its command log.
+    mutating func run(on c: Controller) throws {
+        let device = c.device
+        if device is SimulatedController {
+            print("NOTE: no QEMU guest here — this walk-through runs on NVMeKit's simulated controller (in-process, same driver code).")
+        } else {
+            print("Device \(device.address) through the \(device.backend) backend.")
+        }
 
         say("Registers (BAR0)")
         let cap = c.registers.cap

@@ -22,8 +22,11 @@ struct FeaturesCommand: ParsableCommand {
         }
 
         func run() throws {
-            let c = try target.openController()
-            defer { target.finish(c) }
+            try target.withController(run(on:))
+        }
+
+        /// Get Features on an open controller.
+        func run(on c: Controller) throws {
             let r = c.adminCommand(DriverCommand.getFeatures(fid: fid.value, sel: sel.value, cdw11: cdw11.value, nsid: nsid.value))
             if !r.isSuccess { printError(r.statusLine); throw ExitCode(2) }
             print("get-feature:0x\(hexString(fid.value)) (sel \(sel.value)), Current value:0x\(hexString(r.dw0))")
@@ -40,8 +43,11 @@ struct FeaturesCommand: ParsableCommand {
         @Flag(help: "Save across power cycles (SV).") var save = false
 
         func run() throws {
-            let c = try target.openController()
-            defer { target.finish(c) }
+            try target.withController(run(on:))
+        }
+
+        /// Set Features on an open controller.
+        func run(on c: Controller) throws {
             let r = c.adminCommand(DriverCommand.setFeatures(fid: fid.value, cdw11: value.value, cdw12: cdw12.value,
                                                              save: save, nsid: nsid.value))
             if !r.isSuccess { printError(r.statusLine); throw ExitCode(2) }

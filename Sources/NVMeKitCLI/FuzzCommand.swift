@@ -166,7 +166,7 @@ struct FuzzCommand: ParsableCommand {
         if let sim = dev as? SimulatedController {
             return FuzzTarget(device: dev, faults: CountingFaultMonitor { Int(sim.statistics.dmaFaults) }, name: "sim")
         }
-        let monitor: (any DMAFaultMonitor)? = dev.backend == "vfio" ? KernelLogFaultMonitor() : nil
+        let monitor: (any DMAFaultMonitor)? = DeviceBackend(rawValue: dev.backend) == .vfio ? KernelLogFaultMonitor() : nil
         return FuzzTarget(device: dev, faults: monitor, name: dev.address)
     }
 

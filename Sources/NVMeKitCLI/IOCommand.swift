@@ -92,7 +92,7 @@ struct IOCommand: ParsableCommand {
                        seconds == nil ? "seconds" : "seconds, within --time")
         try Check.range("--yield-after", yieldAfter, 0...1_000_000_000, "empty polls")
         try Check.range("--sim-blocks", simBlocks, 1...(UInt64(1) << 24), "logical blocks; the integrity map holds about 6 bytes per block")
-        let anySimulator = ([target.resolvedTarget] + moreTargets).contains { $0 == "sim" || $0.hasPrefix("sim:") }
+        let anySimulator = ([target.resolvedTarget] + moreTargets).contains(where: DeviceTarget.isSimulator)
         if simNull && !anySimulator { throw Check.unused("--sim-null", "without a simulator target (--target sim)") }
         if let report { try Check.writablePath("--report", report) }
         if let jsonFile { try Check.writablePath("--json-file", jsonFile) }
@@ -157,18 +157,16 @@ struct IOCommand: ParsableCommand {
         var seq = InitSequence.standard
         try seq.remove("createIOQueues")      // the workload creates its own polled queue pairs
         let device: any NVMeDevice
-        if t == "sim" || t.hasPrefix("sim:") {
+        let parsed = try DeviceTarget.parse(t, backend: target.resolvedBackend)
+        if parsed.isSimulator {
             var cfg = SimulatorConfiguration()
             cfg.nullIO = simNull
             cfg.namespaces = [NamespaceConfiguration(nsid: 1, blockCount: simBlocks)]
-            if t.hasPrefix("sim:") {
-                // The simulator's state file: what earlier invocations wrote is there (its namespaces replace
-                // --sim-blocks), and this run's writes are saved back.
-                let path = String(t.dropFirst(4))
-                device = try SimulatedController(stateFile: path, configuration: cfg, address: path)
-            } else {
-                device = try SimulatedController(configuration: cfg, address: "sim0")
-            }
+            // With a state file, what earlier invocations wrote is there (its namespaces replace --sim-blocks), and
+            // this run's writes are saved back; io names the device after the file so that two --and-target
+            // state files tell apart in its report.
+            device = try parsed.openDevice(options: DeviceOptions(), configuration: cfg,
+                                           simulatorAddress: parsed.stateFile ?? "sim0")
         } else {
             var opts = target
             opts.target = t

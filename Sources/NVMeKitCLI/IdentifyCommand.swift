@@ -23,8 +23,11 @@ struct IdentifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let c = try target.openController()
-        defer { target.finish(c) }
+        try target.withController(run(on:))
+    }
+
+    /// Identify on an open controller.
+    func run(on c: Controller) throws {
         let data: [UInt8]
         do {
             data = try c.identify(cns: cns.value, nsid: nsid.value, cntid: cntid.value)

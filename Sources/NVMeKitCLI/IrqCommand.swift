@@ -30,6 +30,13 @@ struct IrqCommand: ParsableCommand {
         try reportingPlatformErrors {
             let device = try openDevice(address: bdf, backend: access.backend, options: access.options)
             defer { device.close() }
+            try run(on: device)
+        }
+    }
+
+    /// Arms the vectors of an open device and counts what fires (with --identify, resets it and posts Identify).
+    func run(on device: any NVMeDevice) throws {
+        try reportingPlatformErrors {
             let irq = device.interrupts
             let bar = device.bar0
             var keep: [Buffer] = []

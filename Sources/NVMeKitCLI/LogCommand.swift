@@ -36,8 +36,11 @@ struct LogCommand: ParsableCommand {
     }
 
     func run() throws {
-        let c = try target.openController()
-        defer { target.finish(c) }
+        try target.withController(run(on:))
+    }
+
+    /// Get Log Page on an open controller.
+    func run(on c: Controller) throws {
         try validate(against: c)
         do {
             let bytes = try c.getLogPage(lid: lid.value, nsid: nsid.value, length: length, offset: offset, rae: rae, lsp: lsp.value)

@@ -10,10 +10,14 @@ struct DeviceAccessOptions: ParsableArguments {
     @Flag(help: "Allow the noiommu and uio backends, which let the device DMA anywhere in memory.")
     var unsafe = false
 
+    /// `--allow-unsafe`, the spelling of the other device-facing subcommands: accepted here too, hidden from help.
+    @Flag(name: .customLong("allow-unsafe"), help: .hidden)
+    var allowUnsafeAlias = false
+
     @Flag(help: "Bind the device to the backend's driver first if it is bound elsewhere.")
     var bind = false
 
-    var options: DeviceOptions { DeviceOptions(allowUnsafe: unsafe, bindIfNeeded: bind) }
+    var options: DeviceOptions { DeviceOptions(allowUnsafe: unsafe || allowUnsafeAlias, bindIfNeeded: bind) }
 }
 
 extension DeviceBackend: ExpressibleByArgument {}

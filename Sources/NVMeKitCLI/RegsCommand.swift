@@ -70,6 +70,11 @@ struct RegsCommand: ParsableCommand {
     func run() throws {
         let device = try reportingPlatformErrors { try openDevice(address: bdf, backend: access.backend, options: access.options) }
         defer { device.close() }
+        try run(on: device)
+    }
+
+    /// The register dump of an open device (its BAR0 as it is now).
+    func run(on device: any NVMeDevice) throws {
         let bar = device.bar0
         var out: [[String: String]] = []
         for r in RegisterMap.registers where r.offset + r.width <= bar.length {

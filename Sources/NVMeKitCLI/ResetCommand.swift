@@ -37,8 +37,11 @@ struct ResetCommand: ParsableCommand {
         var o = ControllerOptions()
         o.ioQueueCount = 1
         o.ioQueueDepth = max(16, inflight * 2 + 2)
-        let c = try target.openController(options: o, sequence: .standard)
-        defer { target.finish(c) }
+        try target.withController(options: o, sequence: .standard, run(on:))
+    }
+
+    /// The reset on an open controller (--inflight uses its first IO queue and namespace).
+    func run(on c: Controller) throws {
         try validate(against: c)
         guard let k = ResetKind(rawValue: kind) else { throw Check.invalid("--kind", kind, mustBe: "a reset kind") }
         var locallyCompleted: [Completion] = []

@@ -19,6 +19,10 @@ struct TargetOptions: ParsableArguments {
     @Flag(name: .long, help: "Allow noiommu and uio, which let the device DMA anywhere in memory.")
     var allowUnsafe = false
 
+    /// `--unsafe`, the spelling `regs` and `irq` documented: accepted everywhere, hidden from help.
+    @Flag(name: .customLong("unsafe"), help: .hidden)
+    var unsafeAlias = false
+
     @Flag(name: .long, help: "Bind the function to the backend's kernel driver first when it is bound elsewhere.")
     var bind = false
 
@@ -36,15 +40,26 @@ struct TargetOptions: ParsableArguments {
         return "sim"
     }
 
-    var isSimulator: Bool { resolvedTarget == "sim" || resolvedTarget.hasPrefix("sim:") }
+    var isSimulator: Bool { DeviceTarget.isSimulator(resolvedTarget) }
     var stateFile: String? {
         let t = resolvedTarget
         guard t.hasPrefix("sim:") else { return nil }
         return String(t.dropFirst(4))
     }
 
+    /// The backend name from `--backend`, else `$NVMEKIT_BACKEND` (unless `kernel`), else `vfio`.
     var resolvedBackend: String {
         backend ?? ProcessInfo.processInfo.environment["NVMEKIT_BACKEND"].flatMap { $0 == "kernel" ? nil : $0 } ?? "vfio"
+    }
+
+    /// `--target`, `--backend` and the environment parsed once into the typed target.
+    func deviceTarget() throws -> DeviceTarget {
+        try DeviceTarget.parse(resolvedTarget, backend: resolvedBackend)
+    }
+
+    /// Either spelling of the unsafe-backend opt-in, or running inside the test guest.
+    var unsafeAllowed: Bool {
+        allowUnsafe || unsafeAlias || ProcessInfo.processInfo.environment["NVMEKIT_GUEST"] == "1"
     }
 
     func validate() throws {
@@ -66,24 +81,16 @@ struct TargetOptions: ParsableArguments {
     /// The interrupt mode for the controller options.
     var interruptMode: InterruptMode {
         if let interrupts, let m = InterruptMode(rawValue: interrupts) { return m }
-        if !isSimulator && resolvedBackend == "uio" { return .intx }
+        if !isSimulator && DeviceBackend(rawValue: resolvedBackend) == .uio { return .intx }
         return .msix
     }
 
     /// Opens the device the options name. With `sim:FILE` the simulator's namespaces, data, firmware slots and SMART
     /// counters come from FILE (the simulator's own state file format; see `SimulatedController(stateFile:)`).
     func openDevice(configuration: SimulatorConfiguration = SimulatorConfiguration()) throws -> any NVMeDevice {
-        if isSimulator {
-            if let stateFile { return try SimulatedController(stateFile: stateFile, configuration: configuration) }
-            return try SimulatedController(configuration: configuration)
-        }
-        guard let be = DeviceBackend(rawValue: resolvedBackend) else {
-            throw ValidationError("unknown backend '\(resolvedBackend)': use --backend vfio, noiommu or uio")
-        }
-        let unsafe = allowUnsafe || ProcessInfo.processInfo.environment["NVMEKIT_GUEST"] == "1"
         let kind: InterruptKind = interruptMode == .intx ? .intx : .msix
-        let device = try NVMePlatform.openDevice(address: resolvedTarget, backend: be,
-                                                 options: DeviceOptions(allowUnsafe: unsafe, interrupts: kind, bindIfNeeded: bind))
+        let device = try deviceTarget().openDevice(options: DeviceOptions(allowUnsafe: unsafeAllowed, interrupts: kind, bindIfNeeded: bind),
+                                                   configuration: configuration)
         Interruption.shared.protect(device)
         return device
     }
@@ -103,6 +110,15 @@ struct TargetOptions: ParsableArguments {
             throw error
         }
         return c
+    }
+
+    /// The shape of every device-facing subcommand's `run()`: open the controller, run `body` on it (the
+    /// subcommand's `run(on:)`), then save the command log and simulator state and close.
+    func withController<T>(options: ControllerOptions = ControllerOptions(), sequence: InitSequence = .adminOnly,
+                           _ body: (Controller) throws -> T) throws -> T {
+        let c = try openController(options: options, sequence: sequence)
+        defer { finish(c) }
+        return try body(c)
     }
 
     /// Saves the command log (for `nvmekit cmdlog`) and the simulator state, then closes the controller. A state
