@@ -146,6 +146,9 @@ public final class IOWorker: @unchecked Sendable {
     /// The worker's part of the namespace's integrity map (when verifying); returned updated by `run`.
     // The worker's state is touched by its own thread only (see `run`): exclusivity is not checked at run time.
     @exclusivity(unchecked) public private(set) var map: IntegrityMap?
+    /// `map != nil`, kept apart: testing the optional map on the IO path copied the whole map value (its arrays and
+    /// tables retained and released) once per IO.
+    let verifying: Bool
 
     struct Context {
         var active = false
@@ -226,6 +229,7 @@ public final class IOWorker: @unchecked Sendable {
         busy = trackBusy ? [UInt8](repeating: 0, count: Int(regionEnd - regionStart)) : []
         self.map = c.verify ? (map ?? IntegrityMap(nsid: namespace.nsid, blockSize: bs, firstLBA: regionStart,
                                                    blockCount: Int(regionEnd - regionStart))) : nil
+        verifying = self.map != nil
         generation = (self.map?.highestGeneration ?? 0) &+ 1
         sizeTable = try WeightedTable(c.ioSize.entries.map { ($0.blocks, $0.weight) })
         opTable = try WeightedTable(c.mix.active.map { ($0, c.mix.weights[$0]!) })
@@ -523,8 +527,10 @@ public final class IOWorker: @unchecked Sendable {
         release(cid)
     }
 
-    @inline(__always) func release(_ cid: Int) {
-        let ctx = contexts[cid]
+    @inline(__always) func release(_ cid: Int) { release(cid, contexts[cid]) }
+
+    /// `release` with the context already loaded (the completion path reads it once).
+    @inline(__always) func release(_ cid: Int, _ ctx: Context) {
         contexts[cid].active = false
         if ctx.op.transfersData { freeSlots.append(ctx.slot) }
         if trackBusy && ctx.op.hasRange {
@@ -568,7 +574,7 @@ public final class IOWorker: @unchecked Sendable {
         let gen = generation
         // The map holds generations up to IntegrityMap.maxGeneration: past it the worker stops writing rather
         // than reuse a generation.
-        if op == .write && map != nil && gen > IntegrityMap.maxGeneration { stopRequested = true; return false }
+        if op == .write && verifying && gen > IntegrityMap.maxGeneration { stopRequested = true; return false }
         if op.transfersData {
             guard let s = freeSlots.popLast() else { return false }
             slot = s
@@ -601,14 +607,10 @@ public final class IOWorker: @unchecked Sendable {
             return false
         }
         let i = Int(cid)
-        contexts[i].active = true
-        contexts[i].op = op
-        contexts[i].slba = slba
-        contexts[i].blocks = blocks
-        contexts[i].slot = slot
-        contexts[i].generation = gen
-        contexts[i].flushMark = op == .flush ? map?.flushMark ?? 0 : 0
-        contexts[i].unverifiable = false
+        // One store of the whole context (field by field, each store re-checked the array's uniqueness).
+        contexts[i] = Context(active: true, op: op, slba: slba, blocks: blocks, slot: slot, generation: gen,
+                              flushMark: op == .flush ? map?.flushMark ?? 0 : 0, unverifiable: false,
+                              submitTicks: contexts[i].submitTicks)
         if trackBusy && op.hasRange {
             let s = Int(slba - regionStart)
             for k in s..<(s + blocks) { busy[k] &+= 1 }
@@ -650,9 +652,10 @@ public final class IOWorker: @unchecked Sendable {
 
     @inline(__always) func complete(_ completion: Completion, secondHistogram: inout Histogram<UInt64>) {
         let cid = Int(completion.cqe.cid)
-        guard cid < contexts.count, contexts[cid].active else { return }
-        if _slowPath(completion.origin == .timedOut) { timedOut(cid, completion); return }
+        guard cid < contexts.count else { return }
         let ctx = contexts[cid]
+        guard ctx.active else { return }
+        if _slowPath(completion.origin == .timedOut) { timedOut(cid, completion); return }
         let bs = namespace.blockSize
         result.ios &+= 1
         thisSecond &+= 1
@@ -663,7 +666,7 @@ public final class IOWorker: @unchecked Sendable {
             switch ctx.op {
             case .read:
                 result.bytesRead &+= UInt64(ctx.blocks * bs)
-                if map != nil && !ctx.unverifiable {
+                if verifying && !ctx.unverifiable {
                     if var m = map!.verify(region: region, offset: ctx.slot * slotBytes, slba: ctx.slba, blocks: ctx.blocks) {
                         result.mismatchCount &+= 1
                         if result.mismatches.count < 16 {
@@ -676,7 +679,7 @@ public final class IOWorker: @unchecked Sendable {
                 }
             case .write:
                 result.bytesWritten &+= UInt64(ctx.blocks * bs)
-                if map != nil {
+                if verifying {
                     if configuration.pattern == .stamped { map!.recordWrite(slba: ctx.slba, blocks: ctx.blocks, generation: ctx.generation) }
                     else { map!.forget(slba: ctx.slba, blocks: ctx.blocks) }
                 }
@@ -704,6 +707,6 @@ public final class IOWorker: @unchecked Sendable {
                 map!.recordInterrupted(slba: ctx.slba, blocks: ctx.blocks, interrupted: state)
             }
         }
-        release(cid)
+        release(cid, ctx)
     }
 }
