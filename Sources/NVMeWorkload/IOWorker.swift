@@ -320,7 +320,6 @@ public final class IOWorker: @unchecked Sendable {
     /// One pass of the IO loop: submit up to the queue depth and ring once, then reap. Never blocks: while the
     /// coordinator resets the controller it only reports itself paused. Returns false when the run is over.
     public func step(control: WorkerControl) -> Bool {
-        let c = configuration
         let flags = control.flags.load(ordering: .relaxed)
         if flags & 2 != 0 {
             if !rs.paused {
@@ -342,11 +341,11 @@ public final class IOWorker: @unchecked Sendable {
 
         // Submit up to the queue depth, then ring once (doorbell batching).
         var posted = 0
-        if !stopRequested && (capacity - inflight >= c.submitBatch || inflight == 0) {
+        if !stopRequested && (capacity - inflight >= configuration.submitBatch || inflight == 0) {
             while inflight < capacity && submitted < rs.ioLimit {
                 if rs.ticksPerIO != 0 {
                     if now < rs.nextSubmit { break }
-                    rs.nextSubmit = max(rs.nextSubmit &+ rs.ticksPerIO, now &- rs.ticksPerIO &* UInt64(c.queueDepth))
+                    rs.nextSubmit = max(rs.nextSubmit &+ rs.ticksPerIO, now &- rs.ticksPerIO &* UInt64(configuration.queueDepth))
                 }
                 if !submitOne() { break }
                 posted &+= 1
@@ -374,11 +373,11 @@ public final class IOWorker: @unchecked Sendable {
             rs.qdIntegral += Double(before) * Double(now &- rs.lastTick)
             rs.lastTick = now
             rs.idle = 0
-            if result.mismatchCount > 0 && c.stopOnMismatch { stopRequested = true }
-            if result.errors > 0 && c.stopOnError { stopRequested = true }
+            if result.mismatchCount > 0 && configuration.stopOnMismatch { stopRequested = true }
+            if result.errors > 0 && configuration.stopOnError { stopRequested = true }
         } else if posted == 0 {
             rs.idle &+= 1
-            if c.yieldAfterIdlePolls > 0 && rs.idle >= c.yieldAfterIdlePolls { rs.idle = 0; sched_yield() }
+            if configuration.yieldAfterIdlePolls > 0 && rs.idle >= configuration.yieldAfterIdlePolls { rs.idle = 0; sched_yield() }
             if inflight == 0 && !quarantine.isEmpty { waitOutQuarantine(now: now) }
         }
 
@@ -542,7 +541,6 @@ public final class IOWorker: @unchecked Sendable {
 
     /// Builds and posts one command (no doorbell). False when nothing could be posted now.
     @inline(__always) func submitOne() -> Bool {
-        let c = configuration
         var op = opTable.sample(&rng)
         var blocks = op == .flush ? 0 : sizeTable.sample(&rng)
         var slba: UInt64 = 0
@@ -563,13 +561,13 @@ public final class IOWorker: @unchecked Sendable {
         var sqe: SQE
         var slot = 0
         switch op {
-        case .read: sqe = .read(nsid: c.nsid, slba: slba, nlb: UInt16(blocks - 1))
-        case .write: sqe = .write(nsid: c.nsid, slba: slba, nlb: UInt16(blocks - 1))
-        case .compare: sqe = .compare(nsid: c.nsid, slba: slba, nlb: UInt16(blocks - 1))
-        case .writeZeroes: sqe = .writeZeroes(nsid: c.nsid, slba: slba, nlb: UInt16(blocks - 1))
-        case .verify: sqe = .verify(nsid: c.nsid, slba: slba, nlb: UInt16(blocks - 1))
-        case .flush: sqe = .flush(nsid: c.nsid)
-        case .trim: sqe = .datasetManagement(nsid: c.nsid, nr: 0, attributes: .ad)
+        case .read: sqe = .read(nsid: configuration.nsid, slba: slba, nlb: UInt16(blocks - 1))
+        case .write: sqe = .write(nsid: configuration.nsid, slba: slba, nlb: UInt16(blocks - 1))
+        case .compare: sqe = .compare(nsid: configuration.nsid, slba: slba, nlb: UInt16(blocks - 1))
+        case .writeZeroes: sqe = .writeZeroes(nsid: configuration.nsid, slba: slba, nlb: UInt16(blocks - 1))
+        case .verify: sqe = .verify(nsid: configuration.nsid, slba: slba, nlb: UInt16(blocks - 1))
+        case .flush: sqe = .flush(nsid: configuration.nsid)
+        case .trim: sqe = .datasetManagement(nsid: configuration.nsid, nr: 0, attributes: .ad)
         }
         let gen = generation
         // The map holds generations up to IntegrityMap.maxGeneration: past it the worker stops writing rather
@@ -587,7 +585,7 @@ public final class IOWorker: @unchecked Sendable {
             let offset = s * slotBytes
             switch op {
             case .write:
-                if c.pattern == .stamped { BlockStamp.stamp(region, offset: offset, blockSize: bs, slba: slba, blocks: blocks, generation: gen) }
+                if configuration.pattern == .stamped { BlockStamp.stamp(region, offset: offset, blockSize: bs, slba: slba, blocks: blocks, generation: gen) }
                 generation &+= 1
             case .compare:
                 fillExpected(offset: offset, slba: slba, blocks: blocks)
