@@ -15,8 +15,8 @@ public final class CompletionQueue: @unchecked Sendable {
     /// Interrupt vector (IV), nil when created with IEN = 0 (polled).
     public let vector: UInt16?
     /// CQ y Head Doorbell offset in BAR0: 1000h + (2y + 1) * (4 << CAP.DSTRD). Settable.
-    public var doorbellOffset: Int
-    public var shadow: ShadowDoorbell?
+    @exclusivity(unchecked) public var doorbellOffset: Int
+    @exclusivity(unchecked) public var shadow: ShadowDoorbell?
     public let registers: any RegisterSpace
 
     @usableFromInline let rmem: RingMemory

@@ -21,9 +21,9 @@ public final class SubmissionQueue: @unchecked Sendable {
     /// Queue priority (QPRIO) used under weighted round robin.
     public let priority: UInt8
     /// SQ y Tail Doorbell offset in BAR0: 1000h + (2y) * (4 << CAP.DSTRD). Settable to ring someone else's doorbell.
-    public var doorbellOffset: Int
+    @exclusivity(unchecked) public var doorbellOffset: Int
     /// The Doorbell Buffer Config slot, nil when the queue rings MMIO only.
-    public var shadow: ShadowDoorbell?
+    @exclusivity(unchecked) public var shadow: ShadowDoorbell?
     public let registers: any RegisterSpace
 
     @usableFromInline let rmem: RingMemory

@@ -115,7 +115,7 @@ public struct IntegrityMap: Sendable, Hashable {
     /// For ambiguous LBAs: the state before the interrupted write (word encoding).
     @usableFromInline var alternatives: [UInt64: UInt64] = [:]
     /// LBAs modified since the last Flush while the volatile write cache is enabled.
-    @usableFromInline var unflushed: [UInt64: Pending] = [:]
+    @usableFromInline var unflushed = PendingTable()
     /// Highest generation ever recorded (the next write uses a larger one).
     public private(set) var highestGeneration: UInt64 = 0
     /// Counts modifications recorded while the write cache is volatile (see `flushMark`).
@@ -217,13 +217,8 @@ public struct IntegrityMap: Sendable, Hashable {
     @inline(__always) mutating func notePending(_ i: Int, lba: UInt64, durable: Bool) {
         guard volatileWriteCache else { return }
         if durable { unflushed[lba] = nil; return }
-        if var p = unflushed[lba] {
-            p.several = true; p.sequence = modificationSequence
-            unflushed[lba] = p
-        } else if unflushed.count >= unflushedLimit {
+        if !unflushed.noteModified(lba, sequence: modificationSequence, durable: word(i), limit: unflushedLimit) {
             unflushedOverflow = modificationSequence
-        } else {
-            unflushed[lba] = Pending(durable: word(i), sequence: modificationSequence, several: false)
         }
     }
 

@@ -179,6 +179,8 @@ public final class Workload: @unchecked Sendable {
         }
 
         let controls = workers.map { _ in WorkerControl() }
+        // Nothing reads a worker's last-second p99 without a progress callback: spare the workers computing it.
+        if progress == nil { for m in controls { m.reportsRecentP99.store(false, ordering: .relaxed) } }
         let results = ResultSlots(count: workers.count)
         let threadCount = max(1, min(threads ?? workers.count, workers.count))
         let ws = workers

@@ -308,6 +308,51 @@ struct IntegrityTests {
 
     // MARK: Volatile write cache
 
+    @Test("the unflushed set matches a dictionary model through writes, FUA writes, partial flushes, subrange, merge and save/load")
+    func unflushedSetMatchesModel() throws {
+        var map = IntegrityMap(nsid: 1, blockSize: 512, firstLBA: 1000, blockCount: 40_000)
+        map.volatileWriteCache = true
+        // Model: LBA -> (sequence of the latest modification, modified more than once).
+        var model: [UInt64: (seq: UInt64, several: Bool)] = [:]
+        var rng = WorkloadRandom(seed: 7)
+        var seq: UInt64 = 0
+        var marks: [UInt64] = []
+        for g in 1...6000 {
+            let slba = 1000 + rng.below(40_000 - 8)
+            let fua = rng.below(10) == 0
+            map.recordWrite(slba: slba, blocks: 8, generation: UInt64(g), fua: fua)
+            seq += 1
+            for l in slba..<(slba + 8) {
+                if fua { model[l] = nil }
+                else if model[l] != nil { model[l] = (seq, true) }
+                else { model[l] = (seq, false) }
+            }
+            if g % 97 == 0 { marks.append(map.flushMark) }
+            if g % 331 == 0, let mark = marks.first {
+                marks.removeFirst()
+                map.recordFlush(upTo: mark)
+                model = model.filter { $0.value.seq > mark }
+            }
+        }
+        #expect(map.unflushedCount == model.count)
+        for l in stride(from: UInt64(1000), to: 41_000, by: 1) where map.isUnflushed(l) != (model[l] != nil) {
+            Issue.record("LBA \(l): unflushed \(map.isUnflushed(l)), model \(model[l] != nil)")
+            break
+        }
+        // A subrange and a merge back, and a save/load, keep the same set (and equal maps stay equal).
+        let part = map.subrange(slba: 11_000, blocks: 20_000)
+        #expect(part.unflushedCount == model.keys.filter { $0 >= 11_000 && $0 < 31_000 }.count)
+        var whole = map
+        whole.replaceRange(with: part)
+        #expect(whole == map && whole.hashValue == map.hashValue)
+        let loaded = try IntegrityMap(validating: map.serialized())
+        #expect(loaded == map && loaded.unflushedCount == model.count)
+        // After a power loss every LBA modified twice since its flush is forgotten, once: old-or-new.
+        map.recordPowerLoss()
+        #expect(map.unflushedCount == 0)
+        for (l, m) in model.prefix(500) where m.several { #expect(map[l] == .unknown) }
+    }
+
     @Test("with a volatile write cache, unflushed writes are old-or-new after a power loss; flushed ones stay exact")
     func unflushedWritesAreAmbiguousAfterPowerLoss() throws {
         var map = IntegrityMap(nsid: 1, blockSize: 512, blockCount: 16)
