@@ -45,7 +45,7 @@ enum FeatureTests {
                 t.expectSuccess(get(t, 0x01, sel: 2))
             },
             ConformanceTest(id: "features.022-sel-reserved", title: "Get Features with a reserved SEL (100b) is Invalid Field in Command",
-                            citation: "\(base) §5.15 CDW10.SEL (100b-111b reserved)", area: .features) { t in
+                            citation: "\(base) §5.15 CDW10.SEL (100b-111b reserved); Generic Command Status 02h (a reserved coded value)", area: .features) { t in
                 t.expect(get(t, 0x01, sel: 4), GenericStatus.invalidFieldInCommand)
             },
             ConformanceTest(id: "features.023-get-reserved-fid", title: "Get Features with reserved FID 00h is Invalid Field in Command",

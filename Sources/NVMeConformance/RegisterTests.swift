@@ -112,14 +112,18 @@ enum RegisterTests {
             return t.expectThat(!csts.rdy && csts.shst == 0 && !csts.cfs, expected: "CSTS.RDY = 0, SHST = 0, CFS = 0",
                                 observed: "CSTS = \(hex(csts.rawValue))")
         },
-        ConformanceTest(id: "registers.016-reenable-after-reset", title: "The controller becomes ready again after a reset",
-                        citation: "\(base) §3.5.1 Memory-based Controller Initialization", area: .registers) { t in
-            try t.controller.disable()
-            try t.controller.enable()
+        ConformanceTest(id: "registers.016-reenable-after-reset",
+                        title: "After a Controller Level Reset the host's re-initialisation makes the controller ready again",
+                        citation: "\(base) §3.7.2 Controller Level Reset; §3.5.1 Memory-based Controller Initialization",
+                        area: .registers) { t in
+            // The reset clears CC (only AQA/ASQ/ACQ are kept), so the whole init sequence runs again, as a host must.
+            do { try t.controller.reset(.controller) } catch {
+                return .fail(expected: "CSTS.RDY = 1 after re-initialisation", observed: "\(error)")
+            }
             let c = try t.admin(DriverCommand.identify(cns: 1), bytes: 4096).0
             return allOf(t.expectThat(t.registers.csts.rdy, expected: "CSTS.RDY = 1",
                                       observed: "CSTS = \(hex(t.registers.csts.rawValue))"),
-                         t.expectSuccess(c, "Identify after re-enable"))
+                         t.expectSuccess(c, "Identify after the reset"))
         },
         ConformanceTest(id: "registers.017-normal-shutdown", title: "CC.SHN = 01b completes with CSTS.SHST = 10b within CAP.TO",
                         citation: "\(base) §3.1.4.5 CC.SHN; §3.1.4.6 CSTS.SHST; §3.6.1", area: .registers) { t in
