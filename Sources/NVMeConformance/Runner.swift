@@ -20,12 +20,16 @@ public struct ConformanceRunner: Sendable {
     public var deadline: Duration
     /// How many of the last commands go in each result.
     public var commandsInReport: Int
+    /// After a test missed its deadline, how long to wait for its thread to give up (its commands time out locally)
+    /// and close the controller, so the next test can open the device again.
+    public var grace: Duration
 
-    public init(deadline: Duration = .seconds(30), commandsInReport: Int = 16,
+    public init(deadline: Duration = .seconds(30), commandsInReport: Int = 16, grace: Duration = .seconds(30),
                 open: @escaping @Sendable (ConformanceSetup) throws -> Controller) {
         self.open = open
         self.deadline = deadline
         self.commandsInReport = commandsInReport
+        self.grace = grace
     }
 
     /// Runs `tests` in order; `progress` sees each result as it is made.
@@ -53,18 +57,24 @@ public struct ConformanceRunner: Sendable {
         }
         thread.stackSize = 4 << 20
         thread.start()
-        let components = deadline.components
-        let nanos = Int(clamping: components.seconds) &* 1_000_000_000 &+ Int(clamping: components.attoseconds / 1_000_000_000)
         let seconds = { Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
-        if done.wait(timeout: .now() + .nanoseconds(max(0, nanos))) == .timedOut {
+        if done.wait(timeout: .now() + Self.nanoseconds(deadline)) == .timedOut {
+            let elapsed = seconds()
+            _ = done.wait(timeout: .now() + Self.nanoseconds(grace))
             return ConformanceResult(test: test, outcome: .fail(expected: "the test finishes within \(deadline)",
                                                                  observed: "no result after \(deadline): the controller hung"),
-                                     seconds: seconds(), recentCommands: [])
+                                     seconds: elapsed, recentCommands: box.get()?.recentCommands ?? [])
         }
         var r = box.get() ?? ConformanceResult(test: test, outcome: .fail(expected: "a result", observed: "none"),
                                                seconds: 0, recentCommands: [])
         r.seconds = seconds()
         return r
+    }
+
+    static func nanoseconds(_ d: Duration) -> DispatchTimeInterval {
+        let c = d.components
+        let s = min(max(c.seconds, 0), 1 << 32)
+        return .nanoseconds(Int(s) * 1_000_000_000 + Int(max(c.attoseconds, 0) / 1_000_000_000))
     }
 
     static func execute(_ test: ConformanceTest, open: @Sendable (ConformanceSetup) throws -> Controller,
