@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "NVMeSimulator", targets: ["NVMeSimulator"]),
         .library(name: "NVMeWorkload", targets: ["NVMeWorkload"]),
         .library(name: "NVMeTestKit", targets: ["NVMeTestKit"]),
+        .library(name: "NVMeConformance", targets: ["NVMeConformance"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -88,10 +89,17 @@ let package = Package(
             dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeWorkload"],
             swiftSettings: strict),
 
+        // The spec conformance suite users run on their own drive: tests as values citing the spec, a runner with a
+        // fresh controller and a deadline per test, text/JUnit/JSON reports (docs/conformance.md).
+        .target(
+            name: "NVMeConformance",
+            dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver"],
+            swiftSettings: strict),
+
         .executableTarget(
             name: "NVMeKitCLI",
             dependencies: [
-                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeFuzz", "NVMeWorkload",
+                "NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeFuzz", "NVMeWorkload", "NVMeConformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -105,6 +113,7 @@ let package = Package(
         // Run inside the QEMU guest by `tools/vm test`; enabled only when NVMEKIT_GUEST=1.
         .testTarget(name: "DeviceTests", dependencies: ["NVMeSpec", "NVMePlatform", "NVMeDriver", "NVMeSimulator", "NVMeWorkload", "NVMeFuzz"]),
         .testTarget(name: "NVMeTestKitTests", dependencies: ["NVMeTestKit", "NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
+        .testTarget(name: "NVMeConformanceTests", dependencies: ["NVMeConformance", "NVMeDriver", "NVMeSimulator", "NVMeSpec", "NVMePlatform"]),
         .testTarget(name: "NVMeKitCLITests", dependencies: ["NVMeKitCLI", "NVMeSpec", "NVMeFuzz", "NVMeSimulator"]),
     ],
     swiftLanguageModes: [.v6]

@@ -594,6 +594,23 @@ def build_cases(quick=False):
                   ["--heartbeat"], ["--trace"], ["--summary-file", "{tmp}/s.json"]]:
         add("fuzz", ["fuzz"] + SIM + ["--replay", "{tmp}/r.json"] + extra, False, files=good_repro)
 
+    # conformance: two quick tests on the simulator for the valid cases; paths and the regex are checked up front.
+    base = ["conformance"] + SIM + ["--filter", "registers\\.00[12]"]
+    sweep("conformance", ["conformance"], target_opts[1:])
+    sweep("conformance", base, [
+        Opt("--deadline", lambda t: swift_int(t), 1, 600, good=["600"]),
+        Opt("--command-timeout", lambda t: swift_int(t), 1, 59, good=["1"]),
+        Opt("--filter", None, extra_valid=one_of(), values=["(", "[", "*", "\\", "nomatch-xyz", "😀"]),
+        Opt("--junit", None, extra_valid=one_of(), values=["", "{tmp}", "{tmp}/missing/dir/c.xml", "/proc/version/x"]),
+        Opt("--json", None, extra_valid=one_of(), values=["", "{tmp}", "{tmp}/missing/dir/c.json", "/proc/version/x"]),
+    ])
+    add("conformance", base + ["--deadline", "5"], False)                          # not above --command-timeout 10
+    add("conformance", base + ["--deadline", "5", "--command-timeout", "4"], True)
+    add("conformance", base + ["--junit", "{tmp}/c.xml", "--json", "{tmp}/c.json"], True)
+    add("conformance", ["conformance", "--list"], True)
+    add("conformance", base + ["extra"], False)
+    add("conformance", base + ["--bogus"], False)
+
     # list
     if os.path.isdir("/sys/bus/pci/devices"):
         add("list", ["list"], True)
@@ -656,7 +673,7 @@ def build_cases(quick=False):
 
     # Every subcommand's --help exits 0.
     for cmd in ["identify", "log", "features", "features get", "features set", "cmd", "reset", "cmdlog", "demo",
-                "queue-bench", "io", "fuzz", "list", "bind", "unbind", "regs", "irq", "decode"]:
+                "queue-bench", "io", "fuzz", "list", "bind", "unbind", "regs", "irq", "decode", "conformance"]:
         add(cmd.split()[0], cmd.split() + ["--help"], True)
     add("nvmekit", [], None)
     add("nvmekit", ["nonsense"], False)

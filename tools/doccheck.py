@@ -32,7 +32,7 @@ SWIFT_BUILTINS = {"init", "self", "max", "min", "zero", "none", "some", "success
                   "minutes", "hours", "serialized", "enabled", "disabled", "bug", "tags", "timeLimit"}
 # Types of the standard library, Foundation, Swift Testing and SwiftPM that docs name beside ours.
 EXTERNAL_TYPES = {"Test", "Issue", "Trait", "Tag", "Attachment", "Confirmation", "Testing", "Package", "Duration",
-                  "String", "Array", "Int", "UInt8", "UInt16", "UInt32", "UInt64", "Data", "FileManager", "Task"}
+                  "Histogram", "String", "Array", "Int", "UInt8", "UInt16", "UInt32", "UInt64", "Data", "FileManager", "Task"}
 
 
 def declarations(repo):

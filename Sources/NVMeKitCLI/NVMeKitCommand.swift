@@ -7,6 +7,7 @@ struct NVMeKitCommand: ParsableCommand {
         abstract: "Talk to an NVMe controller below any driver: registers, queues, raw commands.",
         subcommands: [
             IdentifyCommand.self,
+            ConformanceCommand.self,
             LogCommand.self,
             FeaturesCommand.self,
             CmdCommand.self,

@@ -107,7 +107,9 @@ extension ControllerState {
 
     mutating func deleteIOCQ(_ sqe: SQEWords) -> CommandOutcome {
         let qid = Int(sqe.cdw10 & 0xFFFF)
-        guard qid != 0, qid < cqs.count, let cq = cqs[qid] else { return .complete(Status.invalidCompletionQueue) }
+        // Base 2.0c §5.6: a QID that is 0 or names no CQ is Invalid Queue Identifier (QEMU 7.2 answers Completion
+        // Queue Invalid instead: Fixtures/conformance/qemu-7.2-deviations.json).
+        guard qid != 0, qid < cqs.count, let cq = cqs[qid] else { return .complete(Status.invalidQueueIdentifier) }
         if cq.boundSQs > 0 { return .complete(Status.invalidQueueDeletion) }
         cqs[qid] = nil
         cqWaiting[qid].removeAll()

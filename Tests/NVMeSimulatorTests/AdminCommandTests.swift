@@ -161,7 +161,9 @@ struct AdminCommandTests {
         #expect(host.run(delSQ)?.status == .success)
         #expect(host.run(delSQ)?.status == invalidQueueIdentifier)
         #expect(host.run(delCQ)?.status == .success)
-        #expect(host.run(delCQ)?.status == invalidCompletionQueue)
+        #expect(host.run(delCQ)?.status == invalidQueueIdentifier, "Base §5.6: deleting a CQ that does not exist")
+        delCQ.cdw10 = 0
+        #expect(host.run(delCQ)?.status == invalidQueueIdentifier, "the admin CQ cannot be deleted")
         delSQ.cdw10 = 0
         #expect(host.run(delSQ)?.status == invalidQueueIdentifier, "the admin SQ cannot be deleted")
     }
