@@ -46,12 +46,14 @@ struct IOTimeoutAndResetTests {
         let sim = try #require(c.device as? SimulatedController)
         #expect(Self.status { try fill.run(on: [c]) } == 0)
 
-        // QD 1, one buffer slot. The 20th write (LBAs 152..<160) runs 0.7 s after its doorbell, 0.2 s after the
-        // worker's 0.5 s timeout, and only then reads its buffer. Had the worker handed that slot to the next
-        // write, the late write would put another LBA's stamps on 152..<160.
-        sim.inject(.nth(20, queue: .io, opcode: IOOpcode.write.rawValue, .delayExecution(.milliseconds(700))))
-        let late = try Self.command(region + ["--read", "0", "--qd", "1", "--iops", "200", "--time", "1.5",
-                                              "--timeout", "0.5", "--json-file", results])
+        // QD 1, one buffer slot. The 20th write (LBAs 152..<160) runs 3 s after its doorbell, 1 s after the
+        // worker's 2 s timeout, and only then reads its buffer. Had the worker handed that slot to the next write,
+        // the late write would put another LBA's stamps on 152..<160. The 1 s margins keep a loaded host from
+        // noticing the timeout only after the late completion, or giving up (one more timeout with its only slot
+        // held) before it; 450 IOs of 8 blocks never wrap the 4096-block region.
+        sim.inject(.nth(20, queue: .io, opcode: IOOpcode.write.rawValue, .delayExecution(.milliseconds(3000))))
+        let late = try Self.command(region + ["--read", "0", "--qd", "1", "--iops", "100", "--time", "4.5",
+                                              "--timeout", "2", "--json-file", results])
         #expect(Self.status { try late.run(on: [c]) } == IOCommand.timeoutExitCode, "a timeout fails the run")
         let t = try Self.total(results)
         #expect(t["timeouts"] as? Int == 1 && t["errors"] as? Int == 0 && t["abortedByReset"] as? Int == 0,
