@@ -323,6 +323,9 @@ def build_cases(quick=False):
     add("identify", base + ["--json"], True)
     add("identify", base + ["--raw"], True)
     add("identify", base + ["--cns", "0", "--nsid", "1", "--json"], True)
+    # A state file that is a device node or a directory is refused at once (it would be read forever).
+    for p in ["/dev/zero", "/tmp", "/dev/null/x"]:
+        add("identify", ["identify", "--target", f"sim:{p}"], False)
     add("identify", base + ["--cns", "2"], True)
     add("identify", base + ["--cns", "0", "--nsid", "0xFFFFFFFE"], False)   # no such namespace: an error status
     add("identify", base + ["extra"], False)

@@ -18,8 +18,22 @@ enum StateFile {
     /// Namespace capacity in bytes (NSZE x data size).
     static let maxNamespaceBytes: UInt64 = 1 << 60
 
+    /// The largest state file loaded (it is read whole into memory).
+    static let maxFileBytes: UInt64 = 1 << 34
+
     static func load(_ path: String) throws -> [UInt8]? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
+        // A device node, FIFO or directory would be read forever (/dev/zero) or not at all: only regular files.
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard (attributes?[.type] as? FileAttributeType) == .typeRegular else {
+            throw PlatformError.unsupported("simulator state file \(path) is not a regular file; name a file, e.g. "
+                                            + "--target sim:/tmp/nvmekit-sim.state")
+        }
+        let size = (attributes?[.size] as? UInt64) ?? (attributes?[.size] as? Int).map { UInt64(max(0, $0)) }
+        if let size, size > maxFileBytes {
+            throw PlatformError.unsupported("simulator state file \(path) is \(size) bytes, over the \(maxFileBytes)-byte "
+                                            + "limit: it is not a state file NVMeKit wrote")
+        }
         do {
             return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {

@@ -104,6 +104,18 @@ struct StateFileTests {
     /// Offsets into a state file with one namespace (magic, count, then the namespace's fields).
     static let nszeOffset = 8 + 4 + 4
 
+    @Test("a state file that is not a regular file (/dev/zero, a directory) is refused at once, not read forever",
+          arguments: ["/dev/zero", "/tmp"])
+    func nonRegularStateFilesAreRefused(_ path: String) throws {
+        do {
+            let sim = try SimulatedController(stateFile: path)
+            sim.close()
+            Issue.record("\(path) was accepted as a state file")
+        } catch {
+            #expect("\(error)".contains("is not a regular file"), "\(error)")
+        }
+    }
+
     @Test("truncated, out-of-range and trailing-garbage state files are refused naming the field, before building the device")
     func malformedStateFilesAreRefused() throws {
         let path = try writtenStateFile()
