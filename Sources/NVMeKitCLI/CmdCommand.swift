@@ -140,23 +140,23 @@ struct CmdCommand: ParsableCommand {
     func run() throws {
         let sqe = try buildSQE()
         let qid = try queueID()
-        if dryRun {
-            print(Self.show(sqe, qid: qid))
-            print("dry run: nothing sent (PRPs are filled in when a --data-len buffer is allocated)")
-            return
-        }
+        if printDryRun(sqe, qid: qid) { return }
         try target.withController(sequence: qid == 0 ? .adminOnly : .standard) { try send(sqe, qid: qid, on: $0) }
+    }
+
+    /// With `--dry-run`, prints the command and returns true: nothing is sent.
+    func printDryRun(_ sqe: SQE, qid: UInt16) -> Bool {
+        guard dryRun else { return false }
+        print(Self.show(sqe, qid: qid))
+        print("dry run: nothing sent (PRPs are filled in when a --data-len buffer is allocated)")
+        return true
     }
 
     /// The command on an open controller (`--dry-run` prints it and sends nothing).
     func run(on c: Controller) throws {
         let sqe = try buildSQE()
         let qid = try queueID()
-        if dryRun {
-            print(Self.show(sqe, qid: qid))
-            print("dry run: nothing sent (PRPs are filled in when a --data-len buffer is allocated)")
-            return
-        }
+        if printDryRun(sqe, qid: qid) { return }
         try send(sqe, qid: qid, on: c)
     }
 

@@ -13,14 +13,8 @@ extension ControllerState {
         guard desfmt == 0 else { return .complete(Status.invalidField) }             // OCFS: format 0h only
         guard nr <= Int(ns.config.msrc) + 1 else { return .complete(Status.commandSizeLimitExceeded) }
         let length = nr * CopySourceRangeFormat0.size
-        let segs: [DataSegment]
-        switch mapDataPointer(sqe, length: length, allowSGL: true, isWrite: true) {
-        case .failure(let s): return .complete(s)
-        case .success(let s): segs = s
-        }
-        guard let d = copyFromHost(segs, length: length) else {
-            statistics.dmaFaults += 1; return .complete(Status.dataTransferError)
-        }
+        let (received, status) = receiveData(sqe, length: length, allowSGL: true, isWrite: true)
+        guard let d = received else { return .complete(status) }
         var ranges: [CopySourceRangeFormat0] = []
         var total = 0
         for i in 0..<nr {

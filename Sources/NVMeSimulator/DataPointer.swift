@@ -156,9 +156,11 @@ extension ControllerState {
         }
     }
 
-    /// Maps the data pointer and reads `length` bytes from the host (admin commands that take a structure).
-    mutating func receiveData(_ sqe: SQEWords, length: Int) -> (data: [UInt8]?, status: CompletionStatus) {
-        switch mapDataPointer(sqe, length: length, allowSGL: false) {
+    /// Maps the data pointer and reads `length` bytes from the host: admin commands that take a structure, and IO
+    /// commands that take data or a range list (`allowSGL`, `isWrite`). A failed DMA counts as a fault.
+    mutating func receiveData(_ sqe: SQEWords, length: Int, allowSGL: Bool = false,
+                              isWrite: Bool = false) -> (data: [UInt8]?, status: CompletionStatus) {
+        switch mapDataPointer(sqe, length: length, allowSGL: allowSGL, isWrite: isWrite) {
         case .failure(let s): return (nil, s)
         case .success(let segs):
             guard let d = copyFromHost(segs, length: length) else {

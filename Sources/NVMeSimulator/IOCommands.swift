@@ -115,14 +115,8 @@ extension ControllerState {
         let length = nlb * ns.transferBlockSize
         if let max = maxTransferBytes, length > max { return .complete(Status.invalidField) }
         if !inRange(ns, slba, nlb) { return .complete(Status.lbaOutOfRange) }
-        let segs: [DataSegment]
-        switch mapDataPointer(sqe, length: length, allowSGL: true, isWrite: true) {
-        case .failure(let s): return .complete(s)
-        case .success(let s): segs = s
-        }
-        guard let host = copyFromHost(segs, length: length) else {
-            statistics.dmaFaults += 1; return .complete(Status.dataTransferError)
-        }
+        let (received, status) = receiveData(sqe, length: length, allowSGL: true, isWrite: true)
+        guard let host = received else { return .complete(status) }
         if host != ns.readBlocks(slba: slba, count: nlb) { return .complete(Status.compareFailure) }
         if ns.metadataSize > 0 && !ns.config.extendedMetadata {
             switch metadataTransfer(sqe, length: nlb * ns.metadataSize, fromHost: true, data: nil) {
@@ -166,14 +160,8 @@ extension ControllerState {
         let nr = Int(sqe.cdw10 & 0xFF) + 1
         let deallocate = sqe.cdw11 & 4 != 0
         let length = nr * 16
-        let segs: [DataSegment]
-        switch mapDataPointer(sqe, length: length, allowSGL: true, isWrite: true) {
-        case .failure(let s): return .complete(s)
-        case .success(let s): segs = s
-        }
-        guard let d = copyFromHost(segs, length: length) else {
-            statistics.dmaFaults += 1; return .complete(Status.dataTransferError)
-        }
+        let (received, status) = receiveData(sqe, length: length, allowSGL: true, isWrite: true)
+        guard let d = received else { return .complete(status) }
         var ranges: [(UInt64, UInt64)] = []
         for i in 0..<nr {
             let o = i * 16
