@@ -299,10 +299,10 @@ final class SimulatedRegisterSpace: RegisterSpace, @unchecked Sendable {
     func read32(at offset: Int) -> UInt32 { controller.readRegister(offset) }
     func write32(_ value: UInt32, at offset: Int) { controller.writeRegister(value, at: offset) }
     func read64(at offset: Int) -> UInt64 {
-        UInt64(read32(at: offset)) | UInt64(read32(at: offset + 4)) << 32
+        UInt64(read32(at: offset)) | UInt64(read32(at: offset &+ 4)) << 32
     }
     func write64(_ value: UInt64, at offset: Int) {
         write32(UInt32(truncatingIfNeeded: value), at: offset)
-        write32(UInt32(truncatingIfNeeded: value >> 32), at: offset + 4)
+        write32(UInt32(truncatingIfNeeded: value >> 32), at: offset &+ 4)
     }
 }
