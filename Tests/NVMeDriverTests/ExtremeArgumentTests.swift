@@ -1,0 +1,75 @@
+import NVMePlatform
+import NVMeSimulator
+import NVMeSpec
+import Testing
+@testable import NVMeDriver
+
+/// Values a user's test may pass that trapped the process or were silently changed before.
+@Suite("Driver API at extreme values")
+struct DriverExtremeArgumentTests {
+    @Test("CommandLog.render(limit:) with a negative limit renders no entries instead of trapping", arguments: [-1, Int.min])
+    func renderNegativeLimit(_ limit: Int) {
+        var log = CommandLog(capacity: 4)
+        log.record(.init(qid: 1, sqe: SQE(opcode: 0), cqe: CQE(), origin: .device, submitTicks: 1, completeTicks: 2))
+        let text = log.render(limit: limit)
+        #expect(text.split(separator: "\n").count == 1)   // the header only
+        #expect(log.render().split(separator: "\n").count == 2)
+    }
+
+    @Test("a command log capacity too large to preallocate keeps maximumCapacity entries instead of aborting",
+          arguments: [Int.max, CommandLog.maximumCapacity + 1])
+    func hugeCapacity(_ capacity: Int) {
+        #expect(CommandLog(capacity: capacity).capacity == CommandLog.maximumCapacity)
+        #expect(CommandLog(capacity: Int.min).capacity == 0)
+    }
+
+    @Test("ControllerOptions.commandLogCapacity = Int.max opens a controller")
+    func controllerWithHugeLog() throws {
+        let (_, c) = try simController(options: { $0.commandLogCapacity = .max; $0.ioQueueCount = 1 })
+        defer { c.close() }
+        #expect(c.adminQueue?.log.capacity == CommandLog.maximumCapacity)
+    }
+
+    @Test("getLogPage and getLogPageWithCompletion reject the same lengths with the same InvalidArgument",
+          arguments: [-1, Int.min, Int.max, (1 << 30) + 1])
+    func logPageLengths(_ length: Int) throws {
+        let (_, c) = try simController()
+        defer { c.close() }
+        let expected = InvalidArgument(name: "length", value: length, valid: "\(Controller.logPageLengths)")
+        #expect(throws: expected) { try c.getLogPage(lid: 2, length: length) }
+        #expect(throws: expected) { try c.getLogPageWithCompletion(lid: 2, length: length) }
+    }
+
+    @Test("an LSP wider than its 7 bits throws instead of being cut to its low bits")
+    func logPageLSP() throws {
+        let (_, c) = try simController()
+        defer { c.close() }
+        let expected = InvalidArgument(name: "lsp", value: UInt8(0x80), valid: "0...127")
+        #expect(throws: expected) { try c.getLogPage(lid: 2, length: 512, lsp: 0x80) }
+        #expect(throws: expected) { try c.getLogPageWithCompletion(lid: 2, length: 512, lsp: 0x80) }
+        #expect(DriverCommand.getLogPage(lid: 2, numd: 0, lsp: 0x7F).cdw10 >> 8 & 0x7F == 0x7F)
+    }
+
+    @Test("getFeatures(sel: 8) throws instead of sending SEL 0 (current) and succeeding", arguments: [UInt8(8), 0x10, 0xFF])
+    func featureSelect(_ sel: UInt8) throws {
+        let (_, c) = try simController()
+        defer { c.close() }
+        #expect(throws: InvalidArgument(name: "sel", value: sel, valid: "0...7")) {
+            try c.getFeatures(fid: 0x07, sel: sel, policy: .silent)
+        }
+        // 4...7 are reserved but encodable: they go out as given and the controller answers.
+        let reserved = try c.getFeatures(fid: 0x07, sel: 4, policy: .silent)
+        #expect(reserved.sqe.cdw10 >> 8 & 7 == 4)
+        #expect(reserved.is(.invalidFieldInCommand))
+    }
+
+    @Test("a queue priority wider than QPRIO's 2 bits throws instead of being masked", arguments: [UInt8(4), 0xFF])
+    func queuePriority(_ priority: UInt8) throws {
+        let (_, c) = try simController()
+        defer { c.close() }
+        #expect(throws: InvalidArgument(name: "priority", value: priority, valid: "0...3")) {
+            try c.createIOQueuePair(qid: 5, depth: 4, vector: nil, priority: priority)
+        }
+        #expect(c.ioQueues.allSatisfy { $0.qid != 5 })
+    }
+}
