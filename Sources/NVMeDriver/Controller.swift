@@ -333,6 +333,8 @@ public final class Controller: @unchecked Sendable {
                               priority: UInt8 = 0) throws -> QueuePair {
         let cqDepth = cqDepth ?? depth
         try InvalidArgument.check("priority", priority, in: 0...3)   // QPRIO, CDW11 bits 2:1
+        // CC.MPS is 4 bits: a larger options.mps made pageSize 0 (4096 << 52 and up) and divided by it below.
+        try InvalidArgument.check("options.mps", options.mps, in: 0...15)
         let page = pageSize
         // A queue holds 2...65536 entries (§3.3.1); a ring described by a PRP list must fit one list page.
         let listBytes = (page / 8) * page

@@ -73,3 +73,29 @@ struct DriverExtremeArgumentTests {
         #expect(c.ioQueues.allSatisfy { $0.qid != 5 })
     }
 }
+
+@Suite("Controller options and simulator configurations at extreme values")
+struct ExtremeConfigurationTests {
+    @Test("options.mps wider than CC.MPS's 4 bits throws InvalidArgument instead of dividing by a zero page size",
+          arguments: [UInt8(16), 52, 200, 0xFF])
+    func memoryPageSize(_ mps: UInt8) throws {
+        let sim = try SimulatedController()
+        var o = ControllerOptions()
+        o.mps = mps
+        // The init step that first needs the page size fails, naming the option and its range.
+        let expected = InvalidArgument(name: "options.mps", value: mps, valid: "0...15").description
+        #expect { _ = try Controller.open(sim, options: o) } throws: { "\($0)".contains(expected) }
+        sim.close()
+    }
+
+    @Test("a simulated namespace whose size in bytes passes 2^64 identifies with NVMCAP saturated instead of trapping",
+          arguments: [UInt64.max, 1 << 60])
+    func hugeNamespace(_ blocks: UInt64) throws {
+        let (_, c) = try simController({ $0.namespaces = [.init(nsid: 1, blockCount: blocks)] })
+        defer { c.close() }
+        #expect(c.namespaces.first?.blockCount == blocks)
+        let id = try c.identify(cns: 0, nsid: 1)
+        let nvmcap = (48..<56).reduce(UInt64(0)) { $0 | UInt64(id[$1]) << (8 * UInt64($1 - 48)) }
+        #expect(nvmcap == .max)
+    }
+}
