@@ -88,14 +88,35 @@ struct ExtremeConfigurationTests {
         sim.close()
     }
 
-    @Test("a simulated namespace whose size in bytes passes 2^64 identifies with NVMCAP saturated instead of trapping",
+    @Test("a simulated namespace the simulator cannot address throws InvalidArgument instead of trapping on I/O",
           arguments: [UInt64.max, 1 << 60])
     func hugeNamespace(_ blocks: UInt64) throws {
+        var config = SimulatorConfiguration()
+        config.namespaces = [.init(nsid: 1, blockCount: blocks)]
+        #expect(throws: InvalidArgument(name: "namespaces[0].blockCount", value: blocks, valid: "0...\(UInt64.max / 512)")) {
+            _ = try SimulatedController(configuration: config)
+        }
+    }
+
+    @Test("the largest addressable simulated namespace identifies with NVMCAP = blocks × block size")
+    func largestNamespace() throws {
+        let blocks = UInt64.max / 512
         let (_, c) = try simController({ $0.namespaces = [.init(nsid: 1, blockCount: blocks)] })
         defer { c.close() }
         #expect(c.namespaces.first?.blockCount == blocks)
         let id = try c.identify(cns: 0, nsid: 1)
         let nvmcap = (48..<56).reduce(UInt64(0)) { $0 | UInt64(id[$1]) << (8 * UInt64($1 - 48)) }
-        #expect(nvmcap == .max)
+        #expect(nvmcap == blocks * 512)
+    }
+
+    @Test("a bad simulated LBA format index or list throws instead of trapping on its first Identify")
+    func badFormats() {
+        var config = SimulatorConfiguration()
+        config.namespaces = [.init(nsid: 1, formatIndex: 99)]
+        #expect(throws: InvalidArgument.self) { _ = try SimulatedController(configuration: config) }
+        config.namespaces = [.init(nsid: 1, formatIndex: 0, lbaFormats: [])]
+        #expect(throws: InvalidArgument.self) { _ = try SimulatedController(configuration: config) }
+        config.namespaces = [.init(nsid: 1, lbaFormats: [.init(dataSize: 0)])]
+        #expect(throws: InvalidArgument.self) { _ = try SimulatedController(configuration: config) }
     }
 }
