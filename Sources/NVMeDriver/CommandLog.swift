@@ -58,8 +58,13 @@ public struct CommandLog: Sendable {
     /// Entries ever recorded (the log keeps the last `capacity`).
     public private(set) var recorded = 0
 
+    /// The most entries a log keeps (≈120 MB preallocated); a larger `capacity` keeps this many.
+    public static let maximumCapacity = 1 << 20
+
+    /// A log keeping the last `capacity` entries: 0 (or less) records nothing, more than `maximumCapacity` keeps
+    /// `maximumCapacity` (the storage is allocated here, so an unbounded capacity would abort the process).
     public init(capacity: Int) {
-        self.capacity = max(0, capacity)
+        self.capacity = min(max(0, capacity), Self.maximumCapacity)
         storage = []
         storage.reserveCapacity(self.capacity)
     }
@@ -90,7 +95,7 @@ public struct CommandLog: Sendable {
     /// One line per command: `qid cid opcode status latency`.
     public static func render(_ entries: [Entry], limit: Int = .max) -> String {
         var out = "  qid   cid  opc  nsid      cdw10     status                                    latency\n"
-        for e in entries.suffix(limit) {
+        for e in entries.suffix(max(0, limit)) {   // a negative limit shows none instead of trapping
             let st = e.origin == .device ? e.cqe.status.description : "\(e.cqe.status.description) [\(e.origin.rawValue)]"
             out += pad(String(e.qid), 5) + pad(String(e.sqe.cid), 6) + "  " + hexByte(e.sqe.opc) + "h"
                 + "  " + hex32(e.sqe.nsid) + "  " + hex32(e.sqe.cdw10) + "  " + st.padding(40)

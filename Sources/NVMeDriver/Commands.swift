@@ -19,12 +19,14 @@ public enum DriverCommand {
         try InvalidArgument.check("bytes", bytes, in: 4...(1 << 34))
         return getLogPage(lid: lid, nsid: nsid, numd: UInt32(bytes / 4 - 1), offset: offset, rae: rae, lsp: lsp)
     }
-    /// Get Log Page (02h) with a raw `numd` (0's based dword count, as on the wire; any value).
+    /// Get Log Page (02h) with a raw `numd` (0's based dword count, as on the wire; any value). LSP is 7 bits wide:
+    /// only `lsp` bits 6:0 are sent (`Controller.getLogPage` throws for a wider value).
     public static func getLogPage(lid: UInt8, nsid: UInt32 = 0xFFFF_FFFF, numd: UInt32, offset: UInt64 = 0,
                                   rae: Bool = false, lsp: UInt8 = 0) -> SQE {
         .getLogPage(lid: LogPageIdentifier(rawValue: lid), numd: numd, nsid: nsid, lsp: lsp & 0x7F, rae: rae, lpo: offset)
     }
-    /// Get Features (0Ah): CDW10 FID 7:0, SEL 10:8.
+    /// Get Features (0Ah): CDW10 FID 7:0, SEL 10:8. SEL is 3 bits wide: only `sel` bits 2:0 are sent (4...7 are
+    /// reserved values, sent as given; `Controller.getFeatures` throws for `sel` > 7).
     public static func getFeatures(fid: UInt8, sel: UInt8 = 0, cdw11: UInt32 = 0, nsid: UInt32 = 0) -> SQE {
         .getFeatures(fid: FeatureIdentifier(rawValue: fid), sel: FeatureSelect(rawValue: sel & 7), cdw11: cdw11, nsid: nsid)
     }

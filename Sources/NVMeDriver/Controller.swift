@@ -335,6 +335,9 @@ public final class Controller: @unchecked Sendable {
     public func makeQueuePair(qid: UInt16, depth: Int, cqDepth: Int? = nil, vector: UInt16?, contiguous: Bool = true,
                               priority: UInt8 = 0) throws -> QueuePair {
         let cqDepth = cqDepth ?? depth
+        try InvalidArgument.check("priority", priority, in: 0...3)   // QPRIO, CDW11 bits 2:1
+        // CC.MPS is 4 bits: a larger options.mps made pageSize 0 (4096 << 52 and up) and divided by it below.
+        try InvalidArgument.check("options.mps", options.mps, in: 0...15)
         let page = pageSize
         // A queue holds 2...65536 entries (§3.3.1); a ring described by a PRP list must fit one list page.
         let listBytes = (page / 8) * page
@@ -453,10 +456,15 @@ public final class Controller: @unchecked Sendable {
         return buf.bytes
     }
 
-    /// Get Log Page; returns `length` bytes.
+    /// The `length` Get Log Page and Get Log Page with completion accept: up to 1 GiB in one command (the data is
+    /// copied out of the DMA buffer); read a larger log in pieces with `offset:`.
+    public static let logPageLengths = 0...(1 << 30)
+
+    /// Get Log Page; returns `length` bytes. Throws `InvalidArgument` unless `length` is in `logPageLengths`.
     public func getLogPage(lid: UInt8, nsid: UInt32 = 0xFFFF_FFFF, length: Int, offset: UInt64 = 0, rae: Bool = false,
                            lsp: UInt8 = 0, policy: StatusPolicy = .throwing) throws -> [UInt8] {
-        try InvalidArgument.check("length", length, in: 0...(1 << 34))
+        try InvalidArgument.check("length", length, in: Self.logPageLengths)
+        try InvalidArgument.check("lsp", lsp, in: 0...0x7F)   // CDW10 bits 14:8
         let buf = try Buffer(count: max(4, (length + 3) / 4 * 4), from: allocator)
         try adminCommand(try DriverCommand.getLogPage(lid: lid, nsid: nsid, bytes: buf.count, offset: offset, rae: rae, lsp: lsp),
                          buffer: buf).check(policy)
@@ -467,7 +475,8 @@ public final class Controller: @unchecked Sendable {
     @discardableResult
     public func getFeatures(fid: UInt8, sel: UInt8 = 0, cdw11: UInt32 = 0, nsid: UInt32 = 0,
                             policy: StatusPolicy = .throwing) throws -> Completion {
-        try adminCommand(DriverCommand.getFeatures(fid: fid, sel: sel, cdw11: cdw11, nsid: nsid)).check(policy)
+        try InvalidArgument.check("sel", sel, in: 0...7)   // CDW10 bits 10:8; 4...7 are reserved but sendable
+        return try adminCommand(DriverCommand.getFeatures(fid: fid, sel: sel, cdw11: cdw11, nsid: nsid)).check(policy)
     }
 
     /// Set Features; returns the completion.

@@ -32,9 +32,8 @@ extension Controller {
     public func getLogPageWithCompletion(lid: UInt8, nsid: UInt32 = 0xFFFF_FFFF, length: Int, offset: UInt64 = 0,
                                          rae: Bool = false, lsp: UInt8 = 0,
                                          policy: StatusPolicy = .silent) throws -> DataCompletion {
-        guard length >= 0 && length <= 1 << 30 else {
-            throw ControllerError.unsupported("log page length \(length) is outside 0...\(1 << 30) bytes")
-        }
+        try InvalidArgument.check("length", length, in: Controller.logPageLengths)
+        try InvalidArgument.check("lsp", lsp, in: 0...0x7F)   // CDW10 bits 14:8
         let buf = try Buffer(count: max(4, (length + 3) / 4 * 4), from: allocator)
         let c = try adminCommand(DriverCommand.getLogPage(lid: lid, nsid: nsid, bytes: buf.count, offset: offset,
                                                           rae: rae, lsp: lsp), buffer: buf)

@@ -39,30 +39,38 @@ final class MappedBAR: RegisterSpace, @unchecked Sendable {
     var isRevoked: Bool { revoked.load(ordering: .acquiring) }
 
     @inline(__always) private func area(_ offset: Int) -> Area? {
-        for a in areas where offset >= a.offset && offset + 4 <= a.offset + a.length { return a }
+        for a in areas where offset >= a.offset && offset <= a.offset + a.length - 4 { return a }
         return nil
     }
 
     func read32(at offset: Int) -> UInt32 {
         if let a = area(offset) { return nvmekit_bar_read32(a.base, offset - a.offset) }
         var v: UInt32 = 0xFFFF_FFFF
-        _ = try? fd?.withDescriptor { d in nvmekit_pread(d, &v, 4, fdOffset + UInt64(offset)) }
+        // Any offset may come from a test (a doorbell offset set for fuzzing): one outside the file reads all ones.
+        if let at = fileOffset(offset) { _ = try? fd?.withDescriptor { d in nvmekit_pread(d, &v, 4, at) } }
         return v
     }
 
     func write32(_ value: UInt32, at offset: Int) {
         if let a = area(offset) { nvmekit_bar_write32(a.base, offset - a.offset, value); return }
         var v = value
-        _ = try? fd?.withDescriptor { d in nvmekit_pwrite(d, &v, 4, fdOffset + UInt64(offset)) }
+        if let at = fileOffset(offset) { _ = try? fd?.withDescriptor { d in nvmekit_pwrite(d, &v, 4, at) } }
+    }
+
+    /// The fd offset of BAR offset `offset`, nil when it is negative or past what a file offset can say.
+    private func fileOffset(_ offset: Int) -> UInt64? {
+        guard offset >= 0 else { return nil }
+        let (at, overflow) = fdOffset.addingReportingOverflow(UInt64(offset))
+        return overflow || at > UInt64(Int64.max) ? nil : at
     }
 
     func read64(at offset: Int) -> UInt64 {
-        UInt64(read32(at: offset)) | UInt64(read32(at: offset + 4)) << 32
+        UInt64(read32(at: offset)) | UInt64(read32(at: offset &+ 4)) << 32
     }
 
     func write64(_ value: UInt64, at offset: Int) {
         write32(UInt32(truncatingIfNeeded: value), at: offset)
-        write32(UInt32(truncatingIfNeeded: value >> 32), at: offset + 4)
+        write32(UInt32(truncatingIfNeeded: value >> 32), at: offset &+ 4)
     }
 
     /// True when `offset` is reached through the mapping (not the pread fallback).

@@ -383,7 +383,7 @@ extension ControllerState {
         w.u8(63, at: 262)                          // ELPE: 64 error log entries (0's based)
         w.u16(0x0157, at: 266)                     // WCTEMP 343 K
         w.u16(0x0175, at: 268)                     // CCTEMP 373 K
-        let total = namespaces.values.reduce(0) { $0 + $1.blockCount * UInt64($1.blockSize) }
+        let total = namespaces.values.reduce(UInt64(0)) { $0.addingReportingOverflow($1.capacityBytes).overflow ? .max : $0 + $1.capacityBytes }
         w.u128(max(configuration.totalCapacityBytes, total), at: 280)                   // TNVMCAP
         w.u128(configuration.totalCapacityBytes > total ? configuration.totalCapacityBytes - total : 0, at: 296)  // UNVMCAP
         w.u16(1, at: 316)                          // EDSTT: extended self-test takes about a minute
@@ -415,7 +415,7 @@ extension ControllerState {
         w.u8((fi & 0xF) | (ns.config.extendedMetadata ? 0x10 : 0) | ((fi >> 4) & 3) << 5, at: 26)  // FLBAS
         w.u8(0x03, at: 27)                         // MC: extended LBA and separate buffer
         w.u8(0x09, at: 33)                         // DLFEAT: deallocated blocks read zero, write zeroes can dealloc
-        w.u128(ns.blockCount * UInt64(ns.blockSize), at: 48)  // NVMCAP
+        w.u128(ns.capacityBytes, at: 48)  // NVMCAP
         w.u16(ns.config.mssrl, at: 74)             // MSSRL
         w.u32(ns.config.mcl, at: 76)               // MCL
         w.u8(ns.config.msrc, at: 80)               // MSRC (0's based)
@@ -713,8 +713,9 @@ extension ControllerState {
             if ncap != nsze { return .complete(Status.invalidField) }       // no thin provisioning
             if fi >= formats.count { return .complete(Status.invalidFormat) }
             let bytes = nsze.multipliedReportingOverflow(by: UInt64(formats[fi].dataSize))
-            let used = namespaces.values.reduce(UInt64(0)) { $0 + $1.blockCount * UInt64($1.blockSize) }
-            if bytes.overflow || used + bytes.partialValue > configuration.totalCapacityBytes {
+            let used = namespaces.values.reduce(UInt64(0)) { $0.addingReportingOverflow($1.capacityBytes).overflow ? .max : $0 + $1.capacityBytes }
+            if bytes.overflow || used.addingReportingOverflow(bytes.partialValue).overflow
+                || used + bytes.partialValue > configuration.totalCapacityBytes {
                 return .complete(Status.namespaceInsufficientCapacity)
             }
             guard let id = (1...Self.maxNamespaces).first(where: { namespaces[$0] == nil }) else {

@@ -138,7 +138,7 @@ extension ControllerState {
                     let ns = namespaces[k]!
                     var bytes = [UInt8](); bytes.reserveCapacity(4)
                     for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: pattern >> (8 * UInt32(i)))) }
-                    let total = Int(ns.blockCount) * ns.blockSize
+                    let total = Int(clamping: ns.capacityBytes)
                     // Bound the work for huge namespaces: overwrite the first 16 MiB with the pattern.
                     let n = min(total, 16 << 20)
                     var buf = [UInt8](repeating: 0, count: n)

@@ -36,6 +36,11 @@ struct SimNamespace {
     var blockSize: Int { config.blockSize }
     var metadataSize: Int { config.metadataSize }
     var blockCount: UInt64 { config.blockCount }
+    /// blockCount × blockSize in bytes, UInt64.max when that does not fit (a configured NSZE may be any 64-bit value).
+    var capacityBytes: UInt64 {
+        let (bytes, overflow) = blockCount.multipliedReportingOverflow(by: UInt64(max(0, blockSize)))
+        return overflow ? .max : bytes
+    }
     /// Bytes per block in the host data buffer: the block plus its metadata when metadata is extended (FLBAS bit 4).
     var transferBlockSize: Int { config.extendedMetadata ? blockSize + metadataSize : blockSize }
     var isZoned: Bool { config.zoned != nil }

@@ -52,6 +52,7 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
 
     private init(configuration: SimulatorConfiguration, memory: (any DMAAllocator & DMAAddressSpace)?,
                  address: String, stateFile: String?) throws {
+        try Self.validateNamespaces(configuration.namespaces)
         self.address = address
         self.stateFile = stateFile
         self.configuration = configuration
@@ -73,6 +74,25 @@ public final class SimulatedController: NVMeDevice, @unchecked Sendable {
         registerSpace = SimulatedRegisterSpace(controller: self, length: ControllerState.barLength(configuration))
         configSpace = SimulatedConfigSpace(controller: self)
         if configuration.executionMode == .background { startPoller() }
+    }
+
+    /// Throws `InvalidArgument` for a namespace the simulator cannot hold: no LBA format or more than 64, a format
+    /// index outside them, a data size that is not a power of two of at least 512, a negative metadata size, or
+    /// more bytes (blocks × (data + metadata)) than a 64-bit byte offset addresses. Each of these trapped later.
+    static func validateNamespaces(_ namespaces: [NamespaceConfiguration]) throws {
+        for (i, ns) in namespaces.enumerated() {
+            try InvalidArgument.check("namespaces[\(i)].lbaFormats.count", ns.lbaFormats.count, in: 1...64)
+            try InvalidArgument.check("namespaces[\(i)].formatIndex", ns.formatIndex, in: 0..<ns.lbaFormats.count)
+            for (k, f) in ns.lbaFormats.enumerated() {
+                guard f.dataSize >= 512, f.dataSize & (f.dataSize - 1) == 0 else {
+                    throw InvalidArgument(name: "namespaces[\(i)].lbaFormats[\(k)].dataSize", value: f.dataSize,
+                                          valid: "a power of two >= 512")
+                }
+                try InvalidArgument.check("namespaces[\(i)].lbaFormats[\(k)].metadataSize", f.metadataSize, in: 0...0xFFFF)
+            }
+            let perBlock = UInt64(ns.blockSize + ns.metadataSize)
+            try InvalidArgument.check("namespaces[\(i)].blockCount", ns.blockCount, in: 0...(UInt64.max / perBlock))
+        }
     }
 
     deinit {
@@ -301,10 +321,10 @@ final class SimulatedRegisterSpace: RegisterSpace, @unchecked Sendable {
     func read32(at offset: Int) -> UInt32 { controller.readRegister(offset) }
     func write32(_ value: UInt32, at offset: Int) { controller.writeRegister(value, at: offset) }
     func read64(at offset: Int) -> UInt64 {
-        UInt64(read32(at: offset)) | UInt64(read32(at: offset + 4)) << 32
+        UInt64(read32(at: offset)) | UInt64(read32(at: offset &+ 4)) << 32
     }
     func write64(_ value: UInt64, at offset: Int) {
         write32(UInt32(truncatingIfNeeded: value), at: offset)
-        write32(UInt32(truncatingIfNeeded: value >> 32), at: offset + 4)
+        write32(UInt32(truncatingIfNeeded: value >> 32), at: offset &+ 4)
     }
 }

@@ -23,6 +23,8 @@ public enum PRPError: Error, Hashable, Sendable, CustomStringConvertible {
     case runPastAddressSpace(index: Int)
     /// A list page placed so near the end of a memory page that it holds one entry cannot chain to another.
     case listPageTooSmall(UInt64)
+    /// The runs add up to more bytes than any NVMe command can transfer (`PRP.maximumTransferBytes`).
+    case transferTooLong(bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -34,6 +36,7 @@ public enum PRPError: Error, Hashable, Sendable, CustomStringConvertible {
         case .negativeLength(let i): "run \(i) has a negative length"
         case .runPastAddressSpace(let i): "run \(i) ends past the top of the 64-bit bus address space"
         case .listPageTooSmall(let a): "PRP list page 0x\(hexDigits(a, width: 1)) holds a single entry and cannot chain: start it at least 16 bytes before a page boundary"
+        case .transferTooLong(let b, let l): "runs of \(b) bytes in all are more than the \(l) bytes (2^34) an NVMe command can transfer"
         }
     }
 }
@@ -62,11 +65,22 @@ public enum PRP {
     /// Entries per list page, for a page-aligned list page.
     public static func entriesPerListPage(pageSize: Int) -> Int { pageSize / 8 }
 
-    /// The page entries of a buffer: one per memory page touched.
+    /// The most bytes one command can move: 2^34, what the widest length field (Get Log Page NUMD, 32 bits of
+    /// 0's based dwords) can say. Longer runs throw instead of building millions of page entries.
+    public static let maximumTransferBytes = 1 << 34
+
+    /// The page entries of a buffer: one per memory page touched. Throws `PRPError.transferTooLong` when the runs
+    /// add up to more than `maximumTransferBytes`.
     public static func pageEntries(_ runs: [DMARun], pageSize: Int) throws(PRPError) -> [UInt64] {
         guard pageSize >= 4096, pageSize & (pageSize - 1) == 0 else { throw .invalidPageSize(pageSize) }
         let merged = try merge(runs)
         guard let first = merged.first else { return [] }
+        var total = 0
+        for run in merged {
+            let (sum, overflow) = total.addingReportingOverflow(run.length)
+            total = overflow ? .max : sum
+        }
+        if total > maximumTransferBytes { throw .transferTooLong(bytes: total, limit: maximumTransferBytes) }
         if first.busAddress & 3 != 0 { throw .firstRunNotDwordAligned(first.busAddress) }
         let mask = UInt64(pageSize - 1)
         var entries: [UInt64] = []

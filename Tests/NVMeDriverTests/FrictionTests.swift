@@ -29,7 +29,7 @@ struct FrictionTests {
         #expect(bad.completion.is(.invalidLogPage))
         let smart = try c.getLogPageWithCompletion(lid: 0x02, length: 512)
         #expect(smart.isSuccess && smart.data.count == 512)
-        #expect(throws: ControllerError.self) { try c.getLogPageWithCompletion(lid: 2, length: -1) }
+        #expect(throws: InvalidArgument.self) { try c.getLogPageWithCompletion(lid: 2, length: -1) }   // as getLogPage(length:)
     }
 
     @Test("a Completion prints opcode, CID and the status by name")
