@@ -34,9 +34,9 @@ struct ExtremeValueTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("bar-\(UUID().uuidString)").path
         #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x5A, count: 0x2000)))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let fd = open(path, O_RDWR)
-        try #require(fd >= 0)
-        defer { close(fd) }
+        let raw = open(path, O_RDWR)
+        try #require(raw >= 0)
+        let fd = OwnedDescriptor(raw, name: path)   // closed when the test ends
         let bar = MappedBAR(length: 0x2000, areas: [], fd: fd, fdOffset: 0x1000)
         #expect(bar.read32(at: offset) == 0xFFFF_FFFF)
         bar.write32(0x1234_5678, at: offset)
